@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12, every package flowacct needs to build, run and test.
+# Idempotent: installs only what is missing, so a second run does no network I/O.
+set -euo pipefail
+
+# Build: compiler and BPF toolchain, libbpf (skeletons, CO-RE), libelf/zlib/zstd
+# (libbpf's own dependencies, static archives for `make STATIC=1`), jansson
+# (JSON), ncurses (interactive view), libmicrohttpd (Prometheus endpoint),
+# cmocka (unit tests).
+build_pkgs=(
+	make gcc clang llvm pkg-config
+	libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
+	libjansson-dev libncurses-dev libmicrohttpd-dev libcmocka-dev
+)
+# Tests: real peers and ground truth (ss from iproute2, tmux for the terminal
+# view, Prometheus server, tshark), the JSON Schema validator, the kernel lab
+# (QEMU, busybox-static, cpio) and libFuzzer's runtime.
+test_pkgs=(
+	iproute2 procps tmux prometheus curl python3 python3-jsonschema
+	qemu-system-x86 busybox-static cpio gzip
+	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format
+)
+
+want=("${build_pkgs[@]}")
+case "${1:-all}" in
+build) ;;
+all) want+=("${test_pkgs[@]}") ;;
+*) echo "usage: $0 [build|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages (${missing[*]}); run as root or install them with apt-get" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer for it.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq || true
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Human-readable units, addresses, and escaping of untrusted bytes. */
+#ifndef FA_FORMAT_H
+#define FA_FORMAT_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "flowacct.h"
+
+/* "0 B", "512 B", "1.2 KiB", "12 KiB", "3.1 MiB" ... (binary units, 3 significant digits) */
+char *fa_fmt_bytes(char *buf, size_t len, double bytes);
+/* "1.2 MiB" style for a rate; the caller adds "/s" if it wants */
+#define FA_FMT_BYTES_LEN 16
+
+/* "10.0.0.5" or "::1"; v4-mapped IPv6 addresses are printed as IPv4 */
+char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN]);
+/* "10.0.0.5:443" or "[::1]:443" */
+char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN],
+		      __u16 port);
+#define FA_FMT_ENDPOINT_LEN 56
+
+/*
+ * Copies untrusted bytes (process names, packet contents) as printable ASCII: bytes
+ * 0x21..0x7e except '\\' stay, space stays, '\\' becomes "\\\\", anything else "\\xNN".
+ * Stops at the first NUL or after srclen bytes. The result is valid UTF-8 and JSON-,
+ * terminal- and label-safe once the output's own quoting is applied. Always terminates
+ * dst (truncating); returns dst.
+ */
+char *fa_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
+/* Enough for a 16-byte comm escaped in full */
+#define FA_ESCAPED_COMM_LEN (FA_COMM_LEN * 4 + 1)
+
+const char *fa_proto_name(__u8 proto); /* "tcp", "udp", "-" */
+const char *fa_family_name(__u8 family); /* "ipv4", "ipv6", "-" */
+
+#endif /* FA_FORMAT_H */

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * --packets: an AF_PACKET socket with a memory-mapped RX ring (TPACKET_V3, or V2), read in
+ * its own thread, counting IP packets and wire bytes per 5-tuple and direction.
+ */
+#ifndef FA_PKTRING_H
+#define FA_PKTRING_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "flowacct.h"
+
+struct fa_pktring_opts {
+	const char *ifname; /* NULL: all interfaces */
+	int tpacket_version; /* 3 (default) or 2 */
+	__u32 block_size; /* bytes, a multiple of the page size */
+	__u32 block_count;
+	__u32 block_timeout_ms; /* TPACKET_V3: hand a block over after this long */
+	__u32 snaplen; /* bytes copied per frame: headers only */
+};
+
+#define FA_PKTRING_OPTS_DEFAULT                                                               \
+	{ .ifname = NULL, .tpacket_version = 3, .block_size = 1 << 20, .block_count = 8,      \
+	  .block_timeout_ms = 100, .snaplen = 128 }
+
+/*
+ * A 5-tuple seen from this host: for an outgoing packet local = source, for an incoming
+ * one local = destination. It is laid out like the flow key (minus pid) so that a
+ * process's flow and its packets meet by plain comparison.
+ */
+struct fa_pkt_key {
+	__u8 laddr[FA_ADDR_LEN];
+	__u8 raddr[FA_ADDR_LEN];
+	__u16 lport, rport; /* host byte order; 0 for non-first fragments' own entry */
+	__u8 proto; /* FA_PROTO_TCP / FA_PROTO_UDP */
+	__u8 family; /* FA_FAMILY_IPV4 / FA_FAMILY_IPV6 */
+	__u16 pad;
+};
+
+struct fa_pkt_entry {
+	struct fa_pkt_key key;
+	__u64 rx_packets, tx_packets;
+	__u64 rx_wire_bytes, tx_wire_bytes; /* IP header + payload */
+};
+
+struct fa_pkt_stats {
+	__u64 packets; /* PACKET_STATISTICS tp_packets, accumulated */
+	__u64 drops; /* tp_drops, accumulated */
+	__u64 freezes; /* tp_freeze_q_cnt (V3), accumulated */
+	__u64 unparsed; /* frames too short or malformed to attribute */
+};
+
+struct fa_pktring;
+
+/* 0, or -errno with a one-line message in err (-EPERM: CAP_NET_RAW is missing). */
+int fa_pktring_start(const struct fa_pktring_opts *opts, struct fa_pktring **out, char *err,
+		     size_t errlen);
+/* Cumulative counts since start: a malloc'd array the caller frees. 0 or -ENOMEM. */
+int fa_pktring_read(struct fa_pktring *ring, struct fa_pkt_entry **entries, size_t *n,
+		    struct fa_pkt_stats *stats);
+void fa_pktring_stop(struct fa_pktring *ring);
+
+#endif /* FA_PKTRING_H */

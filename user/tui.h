@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The interactive, top-style view (stdout is a terminal and neither -b nor -j was given). */
+#ifndef FA_TUI_H
+#define FA_TUI_H
+
+#include "snapshot.h"
+#include "view.h"
+
+struct fa_tui_opts {
+	struct fa_view_opts view; /* initial grouping, sort, filter (from the command line) */
+	int rows; /* -r: at most this many rows; 0: as many as fit */
+	double interval_s; /* initial interval */
+};
+
+enum fa_tui_action {
+	FA_TUI_NONE,
+	FA_TUI_QUIT,
+	FA_TUI_INTERVAL, /* the interval changed: read it with fa_tui_interval() */
+};
+
+struct fa_tui;
+
+/* Takes over the terminal (ncurses). NULL on failure, with a message on stderr. */
+struct fa_tui *fa_tui_open(const struct fa_tui_opts *opts);
+/* The fd to poll for input (stdin). */
+int fa_tui_fd(const struct fa_tui *tui);
+/* New data. Kept even while paused; drawn unless paused. Copies what it keeps. */
+void fa_tui_update(struct fa_tui *tui, const struct fa_snapshot *snap);
+/* Input is ready on fa_tui_fd(): handle every pending key (and KEY_RESIZE). */
+enum fa_tui_action fa_tui_input(struct fa_tui *tui);
+double fa_tui_interval(const struct fa_tui *tui);
+/* Restores the terminal and frees. Safe on NULL. */
+void fa_tui_close(struct fa_tui *tui);
+
+#endif /* FA_TUI_H */
