@@ -101,3 +101,10 @@ clean:
 	$(Q)rm -rf $(OUTPUT) flowacct
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+
+# ---- kernel matrix (issue 3; docs/vmtest.md) ----
+# Boots each kernel of tests/vm/kernels.conf under QEMU and runs the exactness tests inside,
+# once per backend. It builds its own static flowacct in a copy of the tree under
+# .output/vmtest/, so ./flowacct stays the dynamic one.
+vmtest: deps
+	$(Q)scripts/vmtest.sh

@@ -3,6 +3,7 @@
 #ifndef FA_FORMAT_H
 #define FA_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "flowacct.h"

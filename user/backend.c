@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Backends are probed before anything is attached, libbpf-tools style: every backend's
+ * programs live in one object, and the ones not chosen are switched off with
+ * bpf_program__set_autoload() before the load.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+#include "cli.h"
+#include "flowacct.skel.h"
+#include "log.h"
+
+const char *const fa_backend_names[FA_BACKEND_MAX] = {
+	[FA_BACKEND_AUTO] = "auto",
+	[FA_BACKEND_FENTRY] = "fentry",
+	[FA_BACKEND_KPROBE] = "kprobe",
+	[FA_BACKEND_TRACEPOINT] = "tracepoint",
+};
+
+int fa_backend_parse(const char *s, enum fa_backend *out)
+{
+	for (int i = 0; i < FA_BACKEND_MAX; i++) {
+		if (!strcmp(s, fa_backend_names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Hooks a kernel may lack without the backend losing bytes: sendfile() has gone
+ * through tcp_sendmsg() since Linux 6.5, which removed tcp_sendpage(). */
+static bool hook_optional(const char *func)
+{
+	return !strcmp(func, "tcp_sendpage");
+}
+
+static enum fa_backend prog_backend(const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+
+	if (!strncmp(sec, "tp_btf/", 7))
+		return FA_BACKEND_TRACEPOINT;
+	if (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7))
+		return FA_BACKEND_FENTRY;
+	if (!strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10))
+		return FA_BACKEND_KPROBE;
+	return FA_BACKEND_AUTO;
+}
+
+static const char *prog_target(const struct bpf_program *prog)
+{
+	const char *slash = strchr(bpf_program__section_name(prog), '/');
+
+	return slash ? slash + 1 : "";
+}
+
+static bool kallsyms_has(const char *func)
+{
+	char line[512], want[256];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), " %s", func);
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ' '); /* "addr type name [module]" */
+
+		if (p && (p = strchr(p + 1, ' ')) && !strncmp(p, want, strlen(want)) &&
+		    (p[strlen(want)] == '\n' || p[strlen(want)] == '\t' || p[strlen(want)] == ' '))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Does the kernel have this hook point for this backend? */
+static bool hook_exists(enum fa_backend b, const struct btf *vmlinux, const char *target)
+{
+	char name[128];
+
+	switch (b) {
+	case FA_BACKEND_TRACEPOINT:
+		snprintf(name, sizeof(name), "btf_trace_%s", target);
+		return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+	case FA_BACKEND_FENTRY:
+		return vmlinux && btf__find_by_name_kind(vmlinux, target, BTF_KIND_FUNC) > 0;
+	case FA_BACKEND_KPROBE:
+		return kallsyms_has(target);
+	default:
+		return false;
+	}
+}
+
+/* Loads (never attaches) an empty fentry program: refused with EPERM on some kernels. */
+static int fentry_can_load(const struct btf *vmlinux)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = 0x95 }, /* exit */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	int fd, id = btf__find_by_name_kind(vmlinux, "tcp_sendmsg", BTF_KIND_FUNC);
+
+	if (id <= 0)
+		return -ENOENT;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "fa_probe", "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Side-effect-free check that backend b can work here; why says what is missing. */
+static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
+			 const struct flowacct_bpf *skel, char *why, size_t whylen)
+{
+	struct bpf_program *prog;
+	int err;
+
+	if (!vmlinux && b != FA_BACKEND_KPROBE) {
+		snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		return -ENOENT;
+	}
+	if (b == FA_BACKEND_KPROBE && access("/sys/bus/event_source/devices/kprobe/type", F_OK) &&
+	    access("/sys/kernel/tracing/kprobe_events", F_OK) &&
+	    access("/sys/kernel/debug/tracing/kprobe_events", F_OK)) {
+		snprintf(why, whylen, "the kernel is built without kprobes (CONFIG_KPROBES)");
+		return -EOPNOTSUPP;
+	}
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *target = prog_target(prog);
+
+		if (prog_backend(prog) != b || hook_optional(target))
+			continue;
+		if (!hook_exists(b, vmlinux, target)) {
+			snprintf(why, whylen, "the kernel has no %s %s",
+				 b == FA_BACKEND_TRACEPOINT ? "tracepoint" : "function", target);
+			return -ENOENT;
+		}
+	}
+	if (b == FA_BACKEND_FENTRY) {
+		err = fentry_can_load(vmlinux);
+		if (err) {
+			snprintf(why, whylen, "loading an fentry program was refused (%s)",
+				 strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int backend_load(const struct fa_config *cfg, enum fa_backend b, const struct btf *vmlinux,
+			struct fa_bpf *out, char *why, size_t whylen)
+{
+	struct flowacct_bpf *skel = flowacct_bpf__open();
+	struct bpf_program *prog;
+	__u8 one = 1;
+	int err;
+
+	if (!skel) {
+		snprintf(why, whylen, "opening the BPF object failed (%s)", strerror(errno));
+		return -errno;
+	}
+	skel->rodata->want = cfg->want;
+	skel->rodata->filter_pids = cfg->npids > 0;
+	bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows);
+	bpf_map__set_max_entries(skel->maps.dropped_flows, cfg->max_flows);
+	bpf_map__set_max_entries(skel->maps.overflow, cfg->max_flows > 4096 ? cfg->max_flows : 4096);
+	bpf_map__set_max_entries(skel->maps.pid_filter, cfg->npids > 0 ? cfg->npids : 1);
+	bpf_object__for_each_program(prog, skel->obj) {
+		bool on = prog_backend(prog) == b &&
+			  (!hook_optional(prog_target(prog)) || hook_exists(b, vmlinux, prog_target(prog)));
+
+		bpf_program__set_autoload(prog, on);
+		if (on)
+			fa_debug("%s: loading %s", fa_backend_names[b], bpf_program__name(prog));
+	}
+
+	err = flowacct_bpf__load(skel);
+	if (err) {
+		snprintf(why, whylen, "loading the BPF programs failed (%s; -v shows the verifier log)",
+			 strerror(-err));
+		goto cleanup;
+	}
+	for (int i = 0; i < cfg->npids; i++) {
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &cfg->pids[i], &one,
+					  BPF_ANY);
+		if (err) {
+			err = -errno;
+			snprintf(why, whylen, "filling the PID filter failed (%s)", strerror(-err));
+			goto cleanup;
+		}
+	}
+	err = flowacct_bpf__attach(skel);
+	if (err) {
+		snprintf(why, whylen, "attaching failed (%s)", strerror(-err));
+		goto cleanup;
+	}
+	out->skel = skel;
+	out->backend = b;
+	out->flows_fd = bpf_map__fd(skel->maps.flows);
+	out->overflow_fd = bpf_map__fd(skel->maps.overflow);
+	out->stats_fd = bpf_map__fd(skel->maps.stats);
+	out->max_flows = cfg->max_flows;
+	return 0;
+
+cleanup:
+	flowacct_bpf__destroy(skel);
+	return err;
+}
+
+int fa_backend_open(const struct fa_config *cfg, struct fa_bpf *out)
+{
+	static const char *const hooks[FA_BACKEND_MAX] = {
+		[FA_BACKEND_FENTRY] = "fexit on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
+		[FA_BACKEND_KPROBE] = "kprobes on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
+		[FA_BACKEND_TRACEPOINT] = "tracepoints sock:sock_send_length, sock:sock_recv_length",
+	};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct flowacct_bpf *probe_skel = flowacct_bpf__open();
+	enum fa_backend first = cfg->backend, last = cfg->backend;
+	char why[256];
+	int err = -ENOENT;
+
+	if (!probe_skel) {
+		err = -errno;
+		fa_log("cannot open the embedded BPF object: %s", strerror(-err));
+		btf__free(vmlinux);
+		return err;
+	}
+	if (cfg->backend == FA_BACKEND_AUTO) {
+		first = FA_BACKEND_FENTRY;
+		last = FA_BACKEND_TRACEPOINT;
+	}
+	memset(out, 0, sizeof(*out));
+	for (enum fa_backend b = first; b <= last; b++) {
+		err = backend_probe(b, vmlinux, probe_skel, why, sizeof(why));
+		if (!err)
+			err = backend_load(cfg, b, vmlinux, out, why, sizeof(why));
+		if (!err) {
+			fa_log("using backend %s (%s)", fa_backend_names[b], hooks[b]);
+			break;
+		}
+		fa_log("backend %s %s: %s", fa_backend_names[b],
+		       cfg->backend == FA_BACKEND_AUTO ? "skipped" : "is not usable", why);
+	}
+	if (err && cfg->backend == FA_BACKEND_AUTO)
+		fa_log("no backend works on this kernel (tried fentry, kprobe, tracepoint; see above)");
+	flowacct_bpf__destroy(probe_skel);
+	btf__free(vmlinux);
+	return err;
+}
+
+void fa_backend_close(struct fa_bpf *bpf)
+{
+	flowacct_bpf__destroy(bpf->skel);
+	bpf->skel = NULL;
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+enum long_only {
+	OPT_TCP = 256,
+	OPT_UDP,
+	OPT_BY,
+	OPT_BACKEND,
+	OPT_MAX_FLOWS,
+	OPT_JSON_FILE,
+	OPT_PROMETHEUS,
+	OPT_PROMETHEUS_FLOWS,
+	OPT_PACKETS,
+	OPT_TPACKET_VERSION,
+	OPT_RING_BLOCK_SIZE,
+	OPT_RING_BLOCKS,
+	OPT_RING_BLOCK_TIMEOUT,
+	OPT_FILTER,
+};
+
+static const struct option long_opts[] = {
+	{ "batch", no_argument, NULL, 'b' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "tcp", no_argument, NULL, OPT_TCP },
+	{ "udp", no_argument, NULL, OPT_UDP },
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "sort", required_argument, NULL, 's' },
+	{ "reverse", no_argument, NULL, 'R' },
+	{ "rows", required_argument, NULL, 'r' },
+	{ "filter", required_argument, NULL, OPT_FILTER },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "json-file", required_argument, NULL, OPT_JSON_FILE },
+	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+	{ "prometheus-flows", no_argument, NULL, OPT_PROMETHEUS_FLOWS },
+	{ "packets", optional_argument, NULL, OPT_PACKETS },
+	{ "tpacket-version", required_argument, NULL, OPT_TPACKET_VERSION },
+	{ "ring-block-size", required_argument, NULL, OPT_RING_BLOCK_SIZE },
+	{ "ring-blocks", required_argument, NULL, OPT_RING_BLOCKS },
+	{ "ring-block-timeout", required_argument, NULL, OPT_RING_BLOCK_TIMEOUT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+void fa_cli_usage(FILE *f)
+{
+	fputs("Usage: flowacct [options] [interval [count]]\n"
+	      "Per-process network traffic by flow, counted exactly in the kernel (eBPF).\n"
+	      "\n"
+	      "  interval              seconds between reports (default 1, fractions allowed)\n"
+	      "  count                 number of reports, then exit (default: until interrupted)\n"
+	      "\n"
+	      "Output:\n"
+	      "  -b, --batch           plain-text tables (the default when stdout is not a terminal)\n"
+	      "  -j, --json            one JSON object per interval per line (NDJSON)\n"
+	      "      --json-file PATH  also keep PATH replaced atomically with the latest JSON\n"
+	      "      --prometheus [ADDR:]PORT  serve /metrics (binds 127.0.0.1 unless ADDR given)\n"
+	      "      --prometheus-flows  per-flow series too (high cardinality)\n"
+	      "Selection (done in the kernel):\n"
+	      "  -p, --pid PID         only this process (repeatable)\n"
+	      "  -4, -6                only IPv4 / only IPv6\n"
+	      "      --tcp, --udp      only TCP / only UDP\n"
+	      "Table:\n"
+	      "      --by flow|process one row per flow (default) or per process\n"
+	      "  -s, --sort KEY        rx, tx, total (default), pid, comm\n"
+	      "  -R, --reverse         reverse the sort order\n"
+	      "  -r, --rows N          at most N rows per interval\n"
+	      "      --filter TEXT     only rows whose name, address or port contains TEXT\n"
+	      "Kernel side:\n"
+	      "      --backend NAME    auto (default), fentry, kprobe, tracepoint\n"
+	      "      --max-flows N     flow table size (default 16384); the rest is counted per process\n"
+	      "Packets (AF_PACKET ring, needs CAP_NET_RAW):\n"
+	      "      --packets[=IFACE] count packets per flow (default: all interfaces)\n"
+	      "      --tpacket-version 2|3  ring format (default 3)\n"
+	      "      --ring-block-size BYTES  (default 1048576)\n"
+	      "      --ring-blocks N   (default 8)\n"
+	      "      --ring-block-timeout MS  TPACKET_V3 block timeout (default 100)\n"
+	      "Other:\n"
+	      "  -v, --verbose         libbpf's own messages\n"
+	      "  -h, --help            this text\n"
+	      "  -V, --version         version\n"
+	      "\n"
+	      "Exit status: 0 success, 1 runtime failure (privileges, no usable backend), 2 bad usage.\n",
+	      f);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return FA_CLI_ERROR;
+}
+
+/* A whole decimal number in [min, max], nothing trailing. */
+static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out,
+				char *err, size_t errlen)
+{
+	const struct fa_pktring_opts ring_defaults = FA_PKTRING_OPTS_DEFAULT;
+	__u8 families = 0, protos = 0;
+	unsigned long v;
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->interval_s = 1;
+	cfg->view.sort = FA_SORT_TOTAL;
+	cfg->max_flows = 16384;
+	cfg->ring = ring_defaults;
+	optind = 1;
+	opterr = 0;
+
+	while ((c = getopt_long(argc, argv, ":bjp:46s:Rr:vhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			cfg->batch = true;
+			break;
+		case 'j':
+			cfg->json = true;
+			break;
+		case 'p':
+			if (parse_ulong(optarg, 1, INT_MAX, &v))
+				return fail(err, errlen, "invalid PID '%s'", optarg);
+			if (cfg->npids == FA_MAX_PIDS)
+				return fail(err, errlen, "at most %d --pid options", FA_MAX_PIDS);
+			cfg->pids[cfg->npids++] = v;
+			break;
+		case '4':
+			families |= FA_WANT_IPV4;
+			break;
+		case '6':
+			families |= FA_WANT_IPV6;
+			break;
+		case OPT_TCP:
+			protos |= FA_WANT_TCP;
+			break;
+		case OPT_UDP:
+			protos |= FA_WANT_UDP;
+			break;
+		case OPT_BY:
+			if (!strcmp(optarg, "flow"))
+				cfg->view.group = FA_GROUP_FLOW;
+			else if (!strcmp(optarg, "process"))
+				cfg->view.group = FA_GROUP_PROCESS;
+			else
+				return fail(err, errlen, "--by takes 'flow' or 'process', not '%s'",
+					    optarg);
+			break;
+		case 's':
+			if (fa_sort_parse(optarg, &cfg->view.sort))
+				return fail(err, errlen,
+					    "--sort takes rx, tx, total, pid or comm, not '%s'", optarg);
+			break;
+		case 'R':
+			cfg->view.reverse = true;
+			break;
+		case 'r':
+			if (parse_ulong(optarg, 1, INT_MAX, &v))
+				return fail(err, errlen, "--rows takes a positive number, not '%s'",
+					    optarg);
+			cfg->rows = v;
+			break;
+		case OPT_FILTER:
+			cfg->view.filter = optarg;
+			break;
+		case OPT_BACKEND:
+			if (fa_backend_parse(optarg, &cfg->backend))
+				return fail(err, errlen,
+					    "--backend takes auto, fentry, kprobe or tracepoint, not '%s'",
+					    optarg);
+			break;
+		case OPT_MAX_FLOWS:
+			if (parse_ulong(optarg, 1, 1 << 24, &v))
+				return fail(err, errlen,
+					    "--max-flows takes a number from 1 to 16777216, not '%s'",
+					    optarg);
+			cfg->max_flows = v;
+			break;
+		case OPT_JSON_FILE:
+			if (!*optarg)
+				return fail(err, errlen, "--json-file needs a path");
+			cfg->json_file = optarg;
+			break;
+		case OPT_PROMETHEUS:
+			cfg->prom_listen = optarg;
+			break;
+		case OPT_PROMETHEUS_FLOWS:
+			cfg->prom_flows = true;
+			break;
+		case OPT_PACKETS:
+			cfg->packets = true;
+			cfg->ring.ifname = optarg && *optarg && strcmp(optarg, "any") ? optarg : NULL;
+			break;
+		case OPT_TPACKET_VERSION:
+			if (parse_ulong(optarg, 2, 3, &v))
+				return fail(err, errlen, "--tpacket-version takes 2 or 3, not '%s'",
+					    optarg);
+			cfg->ring.tpacket_version = v;
+			break;
+		case OPT_RING_BLOCK_SIZE:
+			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & 4095))
+				return fail(err, errlen,
+					    "--ring-block-size takes a multiple of 4096 up to 1 GiB, not '%s'",
+					    optarg);
+			cfg->ring.block_size = v;
+			break;
+		case OPT_RING_BLOCKS:
+			if (parse_ulong(optarg, 1, 65536, &v))
+				return fail(err, errlen, "--ring-blocks takes 1 to 65536, not '%s'",
+					    optarg);
+			cfg->ring.block_count = v;
+			break;
+		case OPT_RING_BLOCK_TIMEOUT:
+			if (parse_ulong(optarg, 1, 60000, &v))
+				return fail(err, errlen,
+					    "--ring-block-timeout takes 1 to 60000 ms, not '%s'", optarg);
+			cfg->ring.block_timeout_ms = v;
+			break;
+		case 'v':
+			cfg->verbose = true;
+			break;
+		case 'h':
+			fa_cli_usage(out);
+			return FA_CLI_DONE;
+		case 'V':
+			fprintf(out, "flowacct %s\n", FA_VERSION);
+			return FA_CLI_DONE;
+		case ':':
+			return fail(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return fail(err, errlen, "unknown option '-%c'", optopt);
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+
+	if (optind < argc) {
+		char *end;
+		double iv = strtod(argv[optind], &end);
+
+		if (*end || end == argv[optind] || !isfinite(iv) || iv < 0.01 || iv > 86400)
+			return fail(err, errlen,
+				    "interval must be a number of seconds from 0.01 to 86400, not '%s'",
+				    argv[optind]);
+		cfg->interval_s = iv;
+		optind++;
+	}
+	if (optind < argc) {
+		if (parse_ulong(argv[optind], 1, LONG_MAX, &v))
+			return fail(err, errlen, "count must be a positive number, not '%s'",
+				    argv[optind]);
+		cfg->count = v;
+		optind++;
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (cfg->json && cfg->batch)
+		return fail(err, errlen, "--json and --batch exclude each other");
+	if (cfg->prom_flows && !cfg->prom_listen)
+		return fail(err, errlen, "--prometheus-flows needs --prometheus");
+
+	cfg->want = (families ? families : FA_WANT_IPV4 | FA_WANT_IPV6) |
+		    (protos ? protos : FA_WANT_TCP | FA_WANT_UDP);
+	return FA_CLI_RUN;
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include "format.h"
+
+char *fa_fmt_bytes(char *buf, size_t len, double bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	unsigned int u = 0;
+
+	while (bytes >= 1024 && u < sizeof(units) / sizeof(units[0]) - 1) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0f B", bytes);
+	else if (bytes < 9.95)
+		snprintf(buf, len, "%.1f %s", bytes, units[u]);
+	else
+		snprintf(buf, len, "%.0f %s", bytes, units[u]);
+	return buf;
+}
+
+static bool addr_is_v4mapped(const __u8 *a)
+{
+	static const __u8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, prefix, sizeof(prefix));
+}
+
+char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN])
+{
+	if (family == FA_FAMILY_IPV4)
+		inet_ntop(AF_INET, addr, buf, len);
+	else if (family == FA_FAMILY_IPV6 && addr_is_v4mapped(addr))
+		inet_ntop(AF_INET, addr + 12, buf, len);
+	else if (family == FA_FAMILY_IPV6)
+		inet_ntop(AF_INET6, addr, buf, len);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN],
+		      __u16 port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	fa_fmt_addr(a, sizeof(a), family, addr);
+	if (family == FA_FAMILY_IPV6 && !addr_is_v4mapped(addr))
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else if (family == FA_FAMILY_IPV4 || family == FA_FAMILY_IPV6)
+		snprintf(buf, len, "%s:%u", a, port);
+	else
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+char *fa_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!dstlen)
+		return dst;
+	for (size_t i = 0; i < srclen && src[i]; i++) {
+		unsigned char c = src[i];
+		char tmp[4];
+		size_t n;
+
+		if (c == '\\') {
+			tmp[0] = tmp[1] = '\\';
+			n = 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			tmp[0] = c;
+			n = 1;
+		} else {
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = hex[c >> 4];
+			tmp[3] = hex[c & 15];
+			n = 4;
+		}
+		if (o + n >= dstlen)
+			break; /* never split an escape */
+		memcpy(dst + o, tmp, n);
+		o += n;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+const char *fa_proto_name(__u8 proto)
+{
+	return proto == FA_PROTO_TCP ? "tcp" : proto == FA_PROTO_UDP ? "udp" : "-";
+}
+
+const char *fa_family_name(__u8 family)
+{
+	return family == FA_FAMILY_IPV4 ? "ipv4" : family == FA_FAMILY_IPV6 ? "ipv6" : "-";
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdio.h>
+#include "log.h"
+
+int fa_verbose;
+
+static void vlog(const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	/* one write per line, so concurrent threads' lines never interleave */
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	fprintf(stderr, "flowacct: %s\n", buf);
+}
+
+void fa_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void fa_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!fa_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}

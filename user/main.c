@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * flowacct: per-process network flow accounting. Parses the command line, checks
+ * privileges, attaches a backend, then runs the interval loop: sample, hand the snapshot
+ * to every output, wait for the next deadline, a key or a signal.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "backend.h"
+#include "cli.h"
+#include "collector.h"
+#include "log.h"
+#include "output.h"
+#include "tui.h"
+
+#define MAX_OUTPUTS 4
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !fa_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool cap_effective(const struct __user_cap_data_struct data[2], int cap)
+{
+	return data[cap / 32].effective & (1U << (cap % 32));
+}
+
+/* Names what is missing, or returns true. CAP_BPF and CAP_PERFMON date from Linux 5.8. */
+static bool have_privileges(bool packets)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool admin;
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		fa_log("cannot read this process's capabilities: %s", strerror(errno));
+		return false;
+	}
+	admin = cap_effective(data, CAP_SYS_ADMIN);
+	if (!admin && !(cap_effective(data, CAP_BPF) && cap_effective(data, CAP_PERFMON))) {
+		fa_log("needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)%s: run as root",
+		       packets ? ", and CAP_NET_RAW for --packets" : "");
+		return false;
+	}
+	if (packets && !cap_effective(data, CAP_NET_RAW)) {
+		fa_log("--packets needs CAP_NET_RAW (an AF_PACKET socket): run as root");
+		return false;
+	}
+	return true;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct app {
+	struct fa_config cfg;
+	struct fa_bpf bpf;
+	struct fa_pktring *ring;
+	struct fa_collector *collector;
+	struct fa_tui *tui;
+	struct fa_output *outputs[MAX_OUTPUTS];
+	int noutputs;
+};
+
+/* One interval: sample, then every output gets the snapshot. */
+static int app_tick(struct app *app, bool final)
+{
+	struct fa_snapshot snap;
+	int err = fa_collector_sample(app->collector, final, &snap);
+
+	if (err) {
+		fa_log("reading the kernel's counters failed: %s", strerror(-err));
+		return err;
+	}
+	if (app->tui)
+		fa_tui_update(app->tui, &snap);
+	for (int i = 0; i < app->noutputs; i++) {
+		int e = app->outputs[i]->emit(app->outputs[i], &snap);
+
+		if (e) {
+			fa_log("%s output failed: %s", app->outputs[i]->name, strerror(-e));
+			err = e;
+		}
+	}
+	fa_snapshot_free(&snap);
+	return err;
+}
+
+static int app_open_outputs(struct app *app)
+{
+	struct fa_config *cfg = &app->cfg;
+	char err[256] = "";
+	struct fa_output *o;
+
+	if (cfg->json) {
+		app->outputs[app->noutputs++] = fa_json_open(stdout);
+	} else if (cfg->batch || !isatty(STDOUT_FILENO)) {
+		app->outputs[app->noutputs++] = fa_text_open(stdout, &cfg->view, cfg->rows);
+	} else {
+		struct fa_tui_opts topts = { .view = cfg->view, .rows = cfg->rows,
+					     .interval_s = cfg->interval_s };
+
+		app->tui = fa_tui_open(&topts);
+		if (!app->tui)
+			return -EIO;
+	}
+	if (app->noutputs && !app->outputs[app->noutputs - 1]) {
+		app->noutputs--;
+		fa_log("out of memory");
+		return -ENOMEM;
+	}
+	if (cfg->json_file) {
+		o = fa_jsonfile_open(cfg->json_file, err, sizeof(err));
+		if (!o) {
+			fa_log("--json-file %s: %s", cfg->json_file, err);
+			return -EINVAL;
+		}
+		app->outputs[app->noutputs++] = o;
+	}
+	if (cfg->prom_listen) {
+		o = fa_prom_open(cfg->prom_listen, cfg->prom_flows, err, sizeof(err));
+		if (!o) {
+			fa_log("--prometheus %s: %s", cfg->prom_listen, err);
+			return -EINVAL;
+		}
+		app->outputs[app->noutputs++] = o;
+	}
+	return 0;
+}
+
+static int app_run(struct app *app)
+{
+	double interval = app->cfg.interval_s, next = mono_now() + interval;
+	long done = 0;
+	sigset_t block, orig;
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	int err = 0;
+
+	/* signals arrive only inside ppoll(), so none is missed between check and wait */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigdelset(&orig, SIGINT);
+	sigdelset(&orig, SIGTERM);
+	if (app->tui)
+		pfd.fd = fa_tui_fd(app->tui);
+
+	while (!exiting) {
+		double left = next - mono_now();
+		struct timespec ts;
+
+		if (left <= 0) {
+			bool last = app->cfg.count && done + 1 >= app->cfg.count;
+
+			err = app_tick(app, last);
+			if (err || last)
+				return err;
+			done++;
+			next += interval;
+			if (next < mono_now()) /* fell behind (suspend, slow output): restart */
+				next = mono_now() + interval;
+			continue;
+		}
+		ts.tv_sec = (time_t)left;
+		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+		if (ppoll(&pfd, pfd.fd >= 0, &ts, &orig) > 0 && app->tui) {
+			switch (fa_tui_input(app->tui)) {
+			case FA_TUI_QUIT:
+				exiting = 1;
+				break;
+			case FA_TUI_INTERVAL:
+				next += fa_tui_interval(app->tui) - interval;
+				interval = fa_tui_interval(app->tui);
+				break;
+			case FA_TUI_NONE:
+				break;
+			}
+		}
+	}
+	/* interrupted: one last interval covering the time since the previous one */
+	return app_tick(app, true);
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	char msg[256];
+	int err, rc = FA_EXIT_FAILURE;
+
+	switch (fa_cli_parse(argc, argv, &app.cfg, stdout, msg, sizeof(msg))) {
+	case FA_CLI_DONE:
+		return FA_EXIT_OK;
+	case FA_CLI_ERROR:
+		fa_log("%s", msg);
+		fprintf(stderr, "Usage: flowacct [options] [interval [count]]  (flowacct --help lists "
+				"the options)\n");
+		return FA_EXIT_USAGE;
+	case FA_CLI_RUN:
+		break;
+	}
+	fa_verbose = app.cfg.verbose;
+	libbpf_set_print(libbpf_print);
+
+	if (!have_privileges(app.cfg.packets))
+		return FA_EXIT_FAILURE;
+	for (int i = 0; i < app.cfg.npids; i++) {
+		if (kill(app.cfg.pids[i], 0) && errno == ESRCH) {
+			fa_log("no process with PID %u", app.cfg.pids[i]);
+			return FA_EXIT_USAGE;
+		}
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (fa_backend_open(&app.cfg, &app.bpf))
+		goto cleanup;
+	if (app.cfg.packets) {
+		err = fa_pktring_start(&app.cfg.ring, &app.ring, msg, sizeof(msg));
+		if (err) {
+			fa_log("--packets: %s", msg);
+			goto cleanup;
+		}
+	}
+	app.collector = fa_collector_new(&app.bpf, app.ring);
+	if (!app.collector) {
+		fa_log("out of memory");
+		goto cleanup;
+	}
+	if (app_open_outputs(&app))
+		goto cleanup;
+	rc = app_run(&app) ? FA_EXIT_FAILURE : FA_EXIT_OK;
+
+cleanup:
+	fa_tui_close(app.tui);
+	for (int i = 0; i < app.noutputs; i++)
+		app.outputs[i]->close(app.outputs[i]);
+	fa_collector_free(app.collector);
+	if (app.ring)
+		fa_pktring_stop(app.ring);
+	fa_backend_close(&app.bpf);
+	return rc;
+}
