@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The /metrics page of synthetic snapshots: exposition format, monotonic counters, hostile
+ * process names in labels, and the same names in the JSON output.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "format.h"
+#include "output.h"
+#include "prom.h"
+
+/* 16 bytes a process can give itself with prctl(PR_SET_NAME): quote, backslash, newline,
+ * a terminal escape sequence and bytes that are not UTF-8. */
+static const char hostile_comm[FA_COMM_LEN] = "a\"b\\c\nd\x1b[31m\xff\xfe}";
+
+static struct fa_row flow_row(__u32 pid, const char *comm, __u8 proto, __u16 lport,
+			      __u64 rx_total, __u64 rx_delta)
+{
+	struct fa_row r = { .kind = FA_ROW_FLOW, .uid = 1000 };
+
+	r.key.pid = pid;
+	r.key.proto = proto;
+	r.key.family = FA_FAMILY_IPV4;
+	r.key.laddr[0] = 127;
+	r.key.laddr[3] = 1;
+	r.key.raddr[0] = 10;
+	r.key.raddr[3] = 9;
+	r.key.lport = lport;
+	r.key.rport = 443;
+	memcpy(r.comm, comm, strnlen(comm, FA_COMM_LEN));
+	r.total.rx_bytes = rx_total;
+	r.delta.rx_bytes = rx_delta;
+	r.total.tx_bytes = 2 * rx_total;
+	r.delta.tx_bytes = 2 * rx_delta;
+	r.total.rx_calls = 1;
+	return r;
+}
+
+static struct fa_snapshot snapshot_of(struct fa_row *rows, size_t n)
+{
+	struct fa_snapshot s = { .backend = "fentry", .interval_s = 1.0, .rows = rows, .nrows = n };
+
+	s.ts.tv_sec = 1700000000;
+	for (size_t i = 0; i < n; i++) {
+		s.total.rx_bytes += rows[i].total.rx_bytes;
+		s.total.tx_bytes += rows[i].total.tx_bytes;
+		s.nflows += rows[i].kind == FA_ROW_FLOW;
+	}
+	return s;
+}
+
+static char *render(struct fa_prom_state *st, const struct fa_snapshot *snap, bool flows)
+{
+	size_t len = 0;
+	char *page = fa_prom_render(st, snap, flows, &len);
+
+	assert_non_null(page);
+	assert_int_equal(len, strlen(page));
+	return page;
+}
+
+/* The value of the sample whose line starts with `prefix` (name and labels); -1: none. */
+static long long sample(const char *page, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *l = page; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (!strncmp(l, prefix, n) && l[n] == ' ')
+			return strtoll(l + n + 1, NULL, 10);
+	}
+	return -1;
+}
+
+/* Label value as written in the page → the string it stands for. NULL: bad escape. */
+static char *unescape_label(const char *v, size_t len)
+{
+	char *out = malloc(len + 1), *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] != '\\') {
+			*o++ = v[i];
+			continue;
+		}
+		if (++i == len)
+			goto bad;
+		if (v[i] == '\\' || v[i] == '"')
+			*o++ = v[i];
+		else if (v[i] == 'n')
+			*o++ = '\n';
+		else
+			goto bad;
+	}
+	*o = '\0';
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+static bool name_char(char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/*
+ * Checks the page line by line against the text format 0.0.4: every sample belongs to the
+ * family of the last # TYPE (declared once, after its # HELP), label values are quoted
+ * with only the three escapes the format knows, the value is a number, no series twice.
+ */
+static void assert_exposition(const char *page)
+{
+	char family[256] = "", seen[64][256];
+	char *copy = strdup(page), *save = NULL;
+	char **series = calloc(strlen(page) + 1, sizeof(char *));
+	size_t nseries = 0, nseen = 0;
+
+	assert_true(page[strlen(page) - 1] == '\n');
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char name[256], *p = l;
+		size_t n = 0;
+
+		if (!strncmp(l, "# HELP ", 7)) {
+			continue;
+		} else if (!strncmp(l, "# TYPE ", 7)) {
+			char type[32];
+
+			assert_int_equal(sscanf(l, "# TYPE %255s %31s", family, type), 2);
+			assert_true(!strcmp(type, "counter") || !strcmp(type, "gauge"));
+			for (size_t i = 0; i < nseen; i++)
+				assert_string_not_equal(seen[i], family);
+			assert_true(nseen < 64);
+			strcpy(seen[nseen++], family);
+			continue;
+		}
+		assert_true(l[0] != '#');
+		while (name_char(*p, p == l))
+			name[n++] = *p++;
+		name[n] = '\0';
+		assert_string_equal(name, family);
+		if (*p == '{') {
+			p++;
+			while (*p != '}') {
+				char *v, *u;
+
+				assert_true(name_char(*p, true));
+				while (name_char(*p, false))
+					p++;
+				assert_int_equal(*p++, '=');
+				assert_int_equal(*p++, '"');
+				v = p;
+				while (*p && *p != '"')
+					p += *p == '\\' ? 2 : 1;
+				assert_int_equal(*p, '"');
+				u = unescape_label(v, p - v);
+				assert_non_null(u);
+				free(u);
+				p++;
+				if (*p == ',')
+					p++;
+			}
+			p++;
+		}
+		assert_int_equal(*p, ' ');
+		series[nseries++] = strndup(l, p - l);
+		char *end;
+
+		strtod(p + 1, &end);
+		assert_true(end != p + 1 && *end == '\0');
+	}
+	for (size_t i = 0; i < nseries; i++) {
+		for (size_t j = i + 1; j < nseries; j++)
+			assert_string_not_equal(series[i], series[j]);
+	}
+	for (size_t i = 0; i < nseries; i++)
+		free(series[i]);
+	free(series);
+	free(copy);
+}
+
+/* pid 42: two TCP flows, a UDP one, and bytes of flows that did not fit (overflow). */
+static size_t curl_rows(struct fa_row rows[4])
+{
+	rows[0] = flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100);
+	rows[1] = flow_row(42, "curl", FA_PROTO_TCP, 5001, 50, 50);
+	rows[2] = flow_row(42, "curl", FA_PROTO_UDP, 5002, 7, 7);
+	rows[3] = (struct fa_row){ .kind = FA_ROW_OVERFLOW, .key.pid = 42, .comm = "curl",
+				   .uid = 1000, .total.rx_bytes = 9, .delta.rx_bytes = 9 };
+	return 4;
+}
+
+static void test_page_is_valid_exposition_format(void **state)
+{
+	struct fa_row rows[6];
+	struct fa_snapshot snap;
+	struct fa_prom_state *st = fa_prom_state_new();
+	char *page;
+
+	(void)state;
+	curl_rows(rows);
+	rows[4] = flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1);
+	rows[5] = (struct fa_row){ .kind = FA_ROW_UNMATCHED, .key.proto = FA_PROTO_UDP,
+				   .total.rx_packets = 3 };
+	snap = snapshot_of(rows, 6);
+	snap.packets = true;
+	page = render(st, &snap, true);
+	assert_exposition(page);
+	free(page);
+	snap.packets = false;
+	page = render(st, &snap, false);
+	assert_exposition(page);
+	free(page);
+	fa_prom_state_free(st);
+}
+
+static void test_process_series_add_up_flows_by_protocol(void **state)
+{
+	struct fa_row rows[4];
+	struct fa_snapshot snap = snapshot_of(rows, curl_rows(rows));
+	struct fa_prom_state *st = fa_prom_state_new();
+	char *page = render(st, &snap, false);
+
+	(void)state;
+	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"tcp\"}"), 150);
+	assert_int_equal(sample(page, "flowacct_process_tx_bytes_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"tcp\"}"), 300);
+	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"udp\"}"), 7);
+	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"unknown\"}"), 9);
+	assert_int_equal(sample(page, "flowacct_process_rx_calls_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"tcp\"}"), 2);
+	assert_int_equal(sample(page, "flowacct_rx_bytes_total"), 166);
+	free(page);
+	fa_prom_state_free(st);
+}
+
+static void test_counters_stay_monotonic_when_flows_leave(void **state)
+{
+	const char *tcp = "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\",comm=\"curl\","
+			  "proto=\"tcp\"}";
+	struct fa_row rows[] = {
+		flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100),
+		flow_row(42, "curl", FA_PROTO_TCP, 5001, 50, 50),
+	};
+	struct fa_snapshot snap = snapshot_of(rows, 2);
+	struct fa_prom_state *st = fa_prom_state_new();
+	char *page = render(st, &snap, false);
+
+	(void)state;
+	assert_int_equal(sample(page, tcp), 150);
+	free(page);
+
+	/* the 50-byte flow closed and left the table; the process's counter must not drop */
+	rows[0] = flow_row(42, "curl", FA_PROTO_TCP, 5000, 110, 10);
+	snap = snapshot_of(rows, 1);
+	page = render(st, &snap, false);
+	assert_int_equal(sample(page, tcp), 160);
+	free(page);
+
+	/* a new flow appears with bytes from before it was first seen: never below its total */
+	rows[1] = flow_row(42, "curl", FA_PROTO_TCP, 5009, 500, 20);
+	snap = snapshot_of(rows, 2);
+	page = render(st, &snap, false);
+	assert_int_equal(sample(page, tcp), 610);
+	free(page);
+
+	/* the process left the snapshot: its series leaves the page */
+	snap = snapshot_of(rows, 0);
+	page = render(st, &snap, false);
+	assert_int_equal(sample(page, tcp), -1);
+	assert_non_null(strstr(page, "# TYPE flowacct_process_rx_bytes_total counter\n"));
+	free(page);
+	fa_prom_state_free(st);
+}
+
+static void test_flow_series_only_when_asked(void **state)
+{
+	struct fa_row rows[] = { flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100) };
+	struct fa_snapshot snap = snapshot_of(rows, 1);
+	struct fa_prom_state *st = fa_prom_state_new();
+	char *page = render(st, &snap, false);
+
+	(void)state;
+	assert_null(strstr(page, "flowacct_flow_rx_bytes_total"));
+	free(page);
+	page = render(st, &snap, true);
+	assert_int_equal(sample(page, "flowacct_flow_rx_bytes_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"tcp\",family=\"ipv4\","
+				      "laddr=\"127.0.0.1\",lport=\"5000\",raddr=\"10.0.0.9\","
+				      "rport=\"443\"}"), 100);
+	free(page);
+	fa_prom_state_free(st);
+}
+
+static void test_packet_series_only_with_packets(void **state)
+{
+	struct fa_row rows[] = {
+		flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100),
+		{ .kind = FA_ROW_UNMATCHED, .key.proto = FA_PROTO_UDP, .total.rx_packets = 3 },
+		{ .kind = FA_ROW_UNMATCHED, .key.proto = FA_PROTO_UDP, .total.rx_packets = 4 },
+	};
+	struct fa_snapshot snap = snapshot_of(rows, 3);
+	struct fa_prom_state *st = fa_prom_state_new();
+	char *page = render(st, &snap, false);
+
+	(void)state;
+	assert_null(strstr(page, "packets_total{"));
+	assert_null(strstr(page, "flowacct_unmatched_"));
+	assert_non_null(strstr(page, "packets=\"false\""));
+	free(page);
+	snap.packets = true;
+	rows[0].total.tx_packets = 5;
+	page = render(st, &snap, false);
+	assert_int_equal(sample(page, "flowacct_unmatched_rx_packets_total{proto=\"udp\"}"), 7);
+	assert_int_equal(sample(page, "flowacct_process_tx_packets_total{pid=\"42\",uid=\"1000\","
+				      "comm=\"curl\",proto=\"tcp\"}"), 5);
+	/* unmatched packets are not a process */
+	assert_null(strstr(page, "pid=\"0\""));
+	free(page);
+	fa_prom_state_free(st);
+}
+
+static void test_loss_counters_and_build_info(void **state)
+{
+	struct fa_snapshot snap = snapshot_of(NULL, 0);
+	struct fa_prom_state *st = fa_prom_state_new();
+	char name[128], *page;
+
+	(void)state;
+	for (int i = 0; i < FA_DROP_MAX; i++)
+		snap.drops[i] = 1000 + i;
+	snap.nflows = 12;
+	snap.nprocs = 3;
+	page = render(st, &snap, false);
+	for (int i = 0; i < FA_DROP_MAX; i++) {
+		snprintf(name, sizeof(name), "flowacct_%s_total", fa_drop_names[i]);
+		assert_int_equal(sample(page, name), 1000 + i);
+	}
+	assert_int_equal(sample(page, "flowacct_flows"), 12);
+	assert_int_equal(sample(page, "flowacct_processes"), 3);
+	snprintf(name, sizeof(name), "flowacct_build_info{version=\"%s\",backend=\"fentry\","
+				     "packets=\"false\"}", FA_VERSION);
+	assert_int_equal(sample(page, name), 1);
+	free(page);
+	fa_prom_state_free(st);
+}
+
+/* Finds comm="..." of the series of pid 43 and returns the string it stands for. */
+static char *comm_of_pid43(const char *page)
+{
+	const char *p = strstr(page, "{pid=\"43\",uid=\"1000\",comm=\""), *v, *e;
+
+	assert_non_null(p);
+	v = strstr(p, "comm=\"") + 6;
+	for (e = v; *e != '"'; e += *e == '\\' ? 2 : 1)
+		assert_true(*e);
+	return unescape_label(v, e - v);
+}
+
+static void test_hostile_comm_is_escaped_in_labels(void **state)
+{
+	struct fa_row rows[] = { flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1) };
+	struct fa_snapshot snap = snapshot_of(rows, 1);
+	struct fa_prom_state *st = fa_prom_state_new();
+	char want[FA_ESCAPED_COMM_LEN], *page, *got;
+
+	(void)state;
+	fa_escape(want, sizeof(want), hostile_comm, sizeof(hostile_comm));
+	assert_string_equal(want, "a\"b\\\\c\\x0ad\\x1b[31m\\xff\\xfe}");
+	page = render(st, &snap, true);
+	/* on the page: fa_escape's output, then the exposition's own quoting */
+	assert_non_null(strstr(page, "comm=\"a\\\"b\\\\\\\\c\\\\x0ad\\\\x1b[31m\\\\xff\\\\xfe}\""));
+	got = comm_of_pid43(page);
+	assert_string_equal(got, want);
+	for (const unsigned char *c = (const unsigned char *)page; *c; c++)
+		assert_true(*c == '\n' || (*c >= 0x20 && *c < 0x7f));
+	free(got);
+	free(page);
+	fa_prom_state_free(st);
+}
+
+static void test_escape_label_never_splits_an_escape(void **state)
+{
+	char buf[5];
+
+	(void)state;
+	assert_string_equal(fa_prom_escape_label(buf, sizeof(buf), "a\"b"), "a\\\"b");
+	assert_string_equal(fa_prom_escape_label(buf, sizeof(buf), "ab\\c"), "ab\\\\");
+	assert_string_equal(fa_prom_escape_label(buf, sizeof(buf), "abc\n"), "abc");
+	assert_string_equal(fa_prom_escape_label(buf, sizeof(buf), "x\ny"), "x\\ny");
+}
+
+static void test_hostile_comm_round_trips_through_json(void **state)
+{
+	struct fa_row rows[] = { flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1) };
+	struct fa_snapshot snap = snapshot_of(rows, 1);
+	char want[FA_ESCAPED_COMM_LEN], *text;
+	json_error_t jerr;
+	json_t *root, *procs, *flows;
+
+	(void)state;
+	fa_escape(want, sizeof(want), hostile_comm, sizeof(hostile_comm));
+	text = fa_json_render(&snap);
+	assert_non_null(text);
+	assert_null(strchr(text, '\n'));
+	root = json_loads(text, 0, &jerr);
+	if (!root)
+		fail_msg("fa_json_render made invalid JSON: %s: %s", jerr.text, text);
+	flows = json_object_get(root, "flows");
+	procs = json_object_get(root, "processes");
+	assert_int_equal(json_array_size(flows), 1);
+	assert_int_equal(json_array_size(procs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(flows, 0), "comm")),
+			    want);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(procs, 0), "comm")),
+			    want);
+	json_decref(root);
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_page_is_valid_exposition_format),
+		cmocka_unit_test(test_process_series_add_up_flows_by_protocol),
+		cmocka_unit_test(test_counters_stay_monotonic_when_flows_leave),
+		cmocka_unit_test(test_flow_series_only_when_asked),
+		cmocka_unit_test(test_packet_series_only_with_packets),
+		cmocka_unit_test(test_loss_counters_and_build_info),
+		cmocka_unit_test(test_hostile_comm_is_escaped_in_labels),
+		cmocka_unit_test(test_escape_label_never_splits_an_escape),
+		cmocka_unit_test(test_hostile_comm_round_trips_through_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * --prometheus [ADDR:]PORT: /metrics over HTTP, served by libmicrohttpd's own thread.
+ * The collector renders the whole page each interval and swaps it in; a scrape only
+ * takes a reference to the current page. Neither ever waits for the other beyond a
+ * pointer swap under a mutex, so a slow or stuck client cannot delay an interval.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "output.h"
+
+#ifdef FA_NO_HTTP
+
+struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t errlen)
+{
+	(void)listen;
+	(void)flows;
+	snprintf(err, errlen, "this static build has no Prometheus endpoint "
+			      "(libmicrohttpd is not linked); use the dynamically linked flowacct");
+	return NULL;
+}
+
+#else /* !FA_NO_HTTP */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+#include "prom.h"
+
+#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* Scrapers are few; the limits only keep a misbehaving client from piling up sockets. */
+#define PROM_MAX_CONNECTIONS 32U
+#define PROM_CONNECTION_TIMEOUT_S 10U
+
+/* One rendered page, shared by the responses still sending it. */
+struct prom_page {
+	atomic_uint refs;
+	size_t len;
+	char *text;
+};
+
+struct prom_output {
+	struct fa_output base;
+	struct MHD_Daemon *mhd;
+	pthread_mutex_t lock; /* guards page and start_err; nothing slow happens under it */
+	struct prom_page *page; /* NULL until the first interval */
+	struct fa_prom_state *state; /* the collector's thread only */
+	bool flows;
+	/* where libmicrohttpd's messages go while starting; afterwards they are dropped */
+	char *start_err;
+	size_t start_errlen;
+};
+
+static void page_put(void *cls)
+{
+	struct prom_page *page = cls;
+
+	if (page && atomic_fetch_sub(&page->refs, 1) == 1) {
+		free(page->text);
+		free(page);
+	}
+}
+
+static struct prom_page *page_get(struct prom_output *p)
+{
+	struct prom_page *page;
+
+	pthread_mutex_lock(&p->lock);
+	page = p->page;
+	if (page)
+		atomic_fetch_add(&page->refs, 1);
+	pthread_mutex_unlock(&p->lock);
+	return page;
+}
+
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int status,
+				    const char *text)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls)
+{
+	struct prom_output *p = cls;
+	struct MHD_Response *resp;
+	struct prom_page *page;
+	enum MHD_Result ret;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	if (strcmp(url, "/metrics"))
+		return respond_text(conn, MHD_HTTP_NOT_FOUND, "metrics are at /metrics\n");
+	page = page_get(p);
+	if (!page)
+		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				    "no interval has ended yet\n");
+	/* the response keeps the page alive while it is sent; no copy */
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(page->len, page->text,
+								      page_put, page);
+	if (!resp) {
+		page_put(page);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, PROM_CONTENT_TYPE);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static int prom_emit(struct fa_output *out, const struct fa_snapshot *snap)
+{
+	struct prom_output *p = (struct prom_output *)out;
+	struct prom_page *page = calloc(1, sizeof(*page)), *old;
+
+	if (!page)
+		return -ENOMEM;
+	page->text = fa_prom_render(p->state, snap, p->flows, &page->len);
+	if (!page->text) {
+		free(page);
+		return -ENOMEM;
+	}
+	atomic_init(&page->refs, 1);
+	pthread_mutex_lock(&p->lock);
+	old = p->page;
+	p->page = page;
+	pthread_mutex_unlock(&p->lock);
+	page_put(old);
+	return 0;
+}
+
+static void prom_close(struct fa_output *out)
+{
+	struct prom_output *p = (struct prom_output *)out;
+
+	if (!p)
+		return;
+	/* stops the server thread; responses still queued release their pages first */
+	if (p->mhd)
+		MHD_stop_daemon(p->mhd);
+	page_put(p->page);
+	fa_prom_state_free(p->state);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static void prom_log(void *cls, const char *fmt, va_list ap)
+{
+	struct prom_output *p = cls;
+	size_t used;
+
+	pthread_mutex_lock(&p->lock);
+	/* after start, stderr may belong to the interactive view: say nothing */
+	if (!p->start_err || !p->start_errlen)
+		goto out;
+	used = strlen(p->start_err);
+	if (used + 3 >= p->start_errlen)
+		goto out;
+	if (used) {
+		strcpy(p->start_err + used, "; ");
+		used += 2;
+	}
+	vsnprintf(p->start_err + used, p->start_errlen - used, fmt, ap);
+	/* libmicrohttpd ends its messages with a newline; a one-line error wants none */
+	for (char *c = p->start_err + used; *c; c++)
+		if (*c == '\n')
+			*c = *(c + 1) ? ' ' : '\0';
+out:
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* [ADDR:]PORT, ADDR a name, an IPv4 address or a bracketed IPv6 one: "[::1]:9100". */
+static int listen_parse(const char *listen, struct sockaddr_storage *ss, char *err,
+			size_t errlen)
+{
+	char host[256] = "127.0.0.1";
+	const char *port = listen, *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *ai;
+	unsigned long pnum;
+	char *end;
+	int rc;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host)) {
+			snprintf(err, errlen, "expected [IPV6]:PORT");
+			return -EINVAL;
+		}
+		memcpy(host, listen + 1, close - listen - 1);
+		host[close - listen - 1] = '\0';
+		port = close + 2;
+		hints.ai_family = AF_INET6;
+		hints.ai_flags |= AI_NUMERICHOST;
+	} else if ((colon = strrchr(listen, ':'))) {
+		if (memchr(listen, ':', colon - listen)) {
+			snprintf(err, errlen, "write IPv6 addresses in brackets: [::1]:9100");
+			return -EINVAL;
+		}
+		if (colon == listen || (size_t)(colon - listen) >= sizeof(host)) {
+			snprintf(err, errlen,
+				 "give an address before ':' ([::] or 0.0.0.0 for all interfaces)");
+			return -EINVAL;
+		}
+		memcpy(host, listen, colon - listen);
+		host[colon - listen] = '\0';
+		port = colon + 1;
+	}
+	errno = 0;
+	pnum = strtoul(port, &end, 10);
+	if (errno || end == port || *end || pnum < 1 || pnum > 65535) {
+		snprintf(err, errlen, "the port must be 1..65535");
+		return -EINVAL;
+	}
+	rc = getaddrinfo(host, NULL, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		return -EINVAL;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(pnum);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(pnum);
+	return 0;
+}
+
+struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t errlen)
+{
+	struct prom_output *p = calloc(1, sizeof(*p));
+	struct sockaddr_storage ss;
+	unsigned int mhd_flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	__u16 port;
+
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->base.name = "prometheus";
+	p->base.emit = prom_emit;
+	p->base.close = prom_close;
+	p->flows = flows;
+	pthread_mutex_init(&p->lock, NULL);
+	p->state = fa_prom_state_new();
+	if (!p->state) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (listen_parse(listen, &ss, err, errlen))
+		goto fail;
+	if (ss.ss_family == AF_INET6) {
+		mhd_flags |= MHD_USE_IPv6;
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+
+	if (errlen)
+		err[0] = '\0';
+	p->start_err = err;
+	p->start_errlen = errlen;
+	/* the logger first: options before it would log their errors to stderr */
+	p->mhd = MHD_start_daemon(mhd_flags, port, NULL, NULL, prom_handle, p,
+				  MHD_OPTION_EXTERNAL_LOGGER, prom_log, p,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, PROM_MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, PROM_CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_END);
+	pthread_mutex_lock(&p->lock);
+	p->start_err = NULL;
+	pthread_mutex_unlock(&p->lock);
+	if (!p->mhd) {
+		if (errlen && !err[0])
+			snprintf(err, errlen, "could not start the HTTP server");
+		goto fail;
+	}
+	return &p->base;
+fail:
+	prom_close(&p->base);
+	return NULL;
+}
+
+#endif /* FA_NO_HTTP */
