@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The interactive view's pure parts: which columns fit, cell text, units, escaping. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+#include "tui_layout.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct fa_tui_table flow_tab = { .group = FA_GROUP_FLOW };
+
+static struct fa_row make_row(void)
+{
+	struct fa_row r = { .kind = FA_ROW_FLOW, .uid = 1000 };
+
+	r.key.pid = 4242;
+	r.key.family = FA_FAMILY_IPV4;
+	r.key.proto = FA_PROTO_TCP;
+	r.key.laddr[0] = 127;
+	r.key.laddr[3] = 1;
+	r.key.raddr[0] = 10;
+	r.key.raddr[3] = 5;
+	r.key.lport = 40000;
+	r.key.rport = 443;
+	strcpy(r.comm, "curl");
+	return r;
+}
+
+/* One cell's text; the buffer is reused by the next call. */
+static const char *cell(enum fa_tui_col col, const struct fa_row *r,
+			const struct fa_tui_table *tab, double iv, const char *user)
+{
+	static char buf[FA_TUI_CELL_LEN];
+
+	return fa_tui_cell(buf, sizeof(buf), col, r, tab, iv, user);
+}
+
+static bool printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Columns shown at a width, as a string like "PID COMM RX/s", for readable failures. */
+static void layout_names(int width, const struct fa_tui_table *tab, const int *want, char *out,
+			 size_t len)
+{
+	static const struct fa_view_opts unsorted = { .sort = FA_SORT_MAX };
+	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
+	int n = fa_tui_layout(width, tab, want, cols);
+	char title[32];
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		fa_tui_title(title, sizeof(title), cols[i].col, &unsorted);
+		snprintf(out + strlen(out), len - strlen(out), "%s%s", i ? "," : "", title);
+	}
+}
+
+static void layout_wide_terminal_shows_every_flow_column(void **state)
+{
+	char names[256];
+
+	(void)state;
+	layout_names(160, &flow_tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total");
+}
+
+static void layout_narrow_terminal_drops_least_important_first(void **state)
+{
+	static const struct {
+		int width;
+		const char *names;
+	} cases[] = {
+		{ 124, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 123, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 114, "PID,COMM,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 108, "PID,COMM,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 80, "PID,COMM,RX/s,TX/s,RX total,TX total" },
+		{ 60, "PID,COMM,RX/s,TX/s,RX total" },
+		{ 50, "PID,COMM,RX/s,TX/s" },
+		{ 40, "COMM,RX/s,TX/s" },
+		{ 20, "COMM,RX/s" }, /* nothing left to drop: clipped at the edge */
+	};
+	char names[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		layout_names(cases[i].width, &flow_tab, NULL, names, sizeof(names));
+		assert_string_equal(names, cases[i].names);
+	}
+}
+
+static void layout_never_extends_past_the_width(void **state)
+{
+	static const int want[FA_TUI_COL_MAX] = {
+		[FA_TUI_COL_COMM] = 64, [FA_TUI_COL_LOCAL] = 47, [FA_TUI_COL_REMOTE] = 47,
+		[FA_TUI_COL_USER] = 32,
+	};
+	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
+
+	(void)state;
+	for (int g = 0; g < 2; g++) {
+		for (int flags = 0; flags < 4; flags++) {
+			struct fa_tui_table tab = { .group = g ? FA_GROUP_PROCESS : FA_GROUP_FLOW,
+						    .packets = flags & 1,
+						    .exact = flags & 2 };
+
+			for (int w = 0; w <= 300; w++) {
+				int n = fa_tui_layout(w, &tab, want, cols);
+				int prev_end = -1;
+
+				for (int i = 0; i < n; i++) {
+					assert_true(cols[i].width > 0);
+					assert_true(cols[i].x > prev_end);
+					assert_true(cols[i].x + cols[i].width <= w);
+					prev_end = cols[i].x + cols[i].width - 1;
+				}
+			}
+		}
+	}
+}
+
+static void layout_packet_columns_go_first(void **state)
+{
+	struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .packets = true };
+	char names[256];
+
+	(void)state;
+	layout_names(200, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,"
+				   "TX total,RXpkt/s,TXpkt/s");
+	layout_names(130, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total");
+}
+
+static void layout_process_view_shows_flows_not_addresses(void **state)
+{
+	struct fa_tui_table tab = { .group = FA_GROUP_PROCESS };
+	char names[256];
+
+	(void)state;
+	layout_names(160, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,FLOWS,RX/s,TX/s,RX total,TX total");
+}
+
+static void layout_spare_width_fits_long_names_and_addresses(void **state)
+{
+	static const int want[FA_TUI_COL_MAX] = {
+		[FA_TUI_COL_COMM] = 30, [FA_TUI_COL_REMOTE] = 40,
+	};
+	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
+	int n;
+
+	(void)state;
+	n = fa_tui_layout(200, &flow_tab, want, cols);
+	for (int i = 0; i < n; i++) {
+		if (cols[i].col == FA_TUI_COL_COMM)
+			assert_int_equal(cols[i].width, 30);
+		if (cols[i].col == FA_TUI_COL_REMOTE)
+			assert_int_equal(cols[i].width, 40);
+		if (cols[i].col == FA_TUI_COL_LOCAL)
+			assert_int_equal(cols[i].width, 21);
+	}
+	/* only 5 columns to spare at 129: COMM gets them, REMOTE keeps its minimum */
+	n = fa_tui_layout(129, &flow_tab, want, cols);
+	for (int i = 0; i < n; i++) {
+		if (cols[i].col == FA_TUI_COL_COMM)
+			assert_int_equal(cols[i].width, 20);
+		if (cols[i].col == FA_TUI_COL_REMOTE)
+			assert_int_equal(cols[i].width, 21);
+	}
+}
+
+static void cell_rates_and_totals_use_binary_units(void **state)
+{
+	struct fa_row r = make_row();
+	struct fa_tui_table exact = { .group = FA_GROUP_FLOW, .exact = true };
+
+	(void)state;
+	r.delta.rx_bytes = 1536;
+	r.delta.tx_bytes = 1000;
+	r.total.rx_bytes = 123456;
+	r.total.tx_bytes = 3ULL << 30;
+	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r, &flow_tab, 1, NULL), "1.5 KiB");
+	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r, &flow_tab, 2, NULL), "768 B");
+	assert_string_equal(cell(FA_TUI_COL_TX_RATE, &r, &flow_tab, 0.5, NULL), "2.0 KiB");
+	assert_string_equal(cell(FA_TUI_COL_RX_TOTAL, &r, &flow_tab, 1, NULL), "121 KiB");
+	assert_string_equal(cell(FA_TUI_COL_TX_TOTAL, &r, &flow_tab, 1, NULL), "3.0 GiB");
+	/* `b`: exact counts, for accounting and for tests */
+	assert_string_equal(cell(FA_TUI_COL_RX_TOTAL, &r, &exact, 1, NULL), "123456");
+	assert_string_equal(cell(FA_TUI_COL_TX_TOTAL, &r, &exact, 1, NULL), "3221225472");
+	assert_string_equal(cell(FA_TUI_COL_TX_RATE, &r, &exact, 0.5, NULL), "2000");
+	/* an interval of 0 (first sample) must not divide by zero */
+	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r, &exact, 0, NULL), "1536");
+}
+
+static void cell_identity_columns(void **state)
+{
+	struct fa_row r = make_row();
+
+	(void)state;
+	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "4242");
+	assert_string_equal(cell(FA_TUI_COL_USER, &r, &flow_tab, 1, NULL), "1000");
+	assert_string_equal(cell(FA_TUI_COL_USER, &r, &flow_tab, 1, "alice"), "alice");
+	assert_string_equal(cell(FA_TUI_COL_PROTO, &r, &flow_tab, 1, NULL), "tcp");
+	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r, &flow_tab, 1, NULL), "127.0.0.1:40000");
+	assert_string_equal(cell(FA_TUI_COL_REMOTE, &r, &flow_tab, 1, NULL), "10.0.0.5:443");
+
+	r.kind = FA_ROW_OVERFLOW;
+	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r, &flow_tab, 1, NULL), "(overflow)");
+	assert_string_equal(cell(FA_TUI_COL_PROTO, &r, &flow_tab, 1, NULL), "*");
+
+	r.kind = FA_ROW_UNMATCHED;
+	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "-");
+	assert_string_equal(cell(FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL), "(no process)");
+
+	r.kind = FA_ROW_PROCESS;
+	r.nflows = 3;
+	assert_string_equal(cell(FA_TUI_COL_FLOWS, &r, &flow_tab, 1, NULL), "3");
+}
+
+static void cell_hostile_names_are_escaped(void **state)
+{
+	struct fa_row r = make_row();
+	char buf[FA_TUI_CELL_LEN];
+
+	(void)state;
+	/* a name that would turn the terminal red and ring its bell */
+	memcpy(r.comm, "\x1b[31mevil\x07", sizeof("\x1b[31mevil\x07"));
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL);
+	assert_string_equal(buf, "\\x1b[31mevil\\x07");
+
+	/* 16 bytes, none of them printable and no terminating NUL inside comm */
+	memset(r.comm, 0x9b, FA_COMM_LEN); /* 0x9b: the 8-bit CSI */
+	r.comm[FA_COMM_LEN] = '\0';
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL);
+	assert_int_equal(strlen(buf), 4 * FA_COMM_LEN);
+	assert_true(printable_ascii(buf));
+	assert_memory_equal(buf, "\\x9b\\x9b", 8);
+
+	/* a backslash is doubled, so "\x1b" typed as a name cannot pass for an escape */
+	strcpy(r.comm, "a\\x1b");
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL);
+	assert_string_equal(buf, "a\\\\x1b");
+
+	/* user names come from NSS: escaped as well */
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_USER, &r, &flow_tab, 1, "ev\x1b]0;pwn\x07");
+	assert_string_equal(buf, "ev\\x1b]0;pwn\\x07");
+	assert_true(printable_ascii(buf));
+}
+
+static void fit_pads_cuts_and_keeps_ports(void **state)
+{
+	char buf[FA_TUI_CELL_LEN];
+
+	(void)state;
+	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "12", 5, true, false), "   12");
+	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "ab", 5, false, false), "ab   ");
+	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "firefox-bin", 6, false, false),
+			    "firef~");
+	/* an address keeps its port, the part that tells flows apart */
+	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "[2001:db8::1234]:443", 10, false, true),
+			    "~1234]:443");
+	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "abc", 0, false, false), "");
+	/* never past the buffer, whatever the width asked */
+	assert_string_equal(fa_tui_fit(buf, 4, "abcdef", 10, false, false), "ab~");
+}
+
+static void titles_mark_the_sort_column_and_direction(void **state)
+{
+	struct fa_view_opts v = { .sort = FA_SORT_RX };
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &v), "RX/s v");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_TX_RATE, &v), "TX/s");
+	v.reverse = true;
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &v), "RX/s ^");
+	v = (struct fa_view_opts){ .sort = FA_SORT_PID };
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_PID, &v), "PID ^");
+	v.sort = FA_SORT_COMM;
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_COMM, &v), "COMM ^");
+	v.sort = FA_SORT_TOTAL;
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &v), "RX/s v");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_TX_RATE, &v), "TX/s v");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_TOTAL, &v), "RX total");
+}
+
+static void sort_step_walks_columns_left_to_right(void **state)
+{
+	(void)state;
+	assert_int_equal(fa_tui_sort_step(FA_SORT_PID, -1), FA_SORT_PID);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_PID, 1), FA_SORT_COMM);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_COMM, 1), FA_SORT_RX);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_RX, 1), FA_SORT_TX);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_TX, 1), FA_SORT_TOTAL);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, 1), FA_SORT_TOTAL);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, -1), FA_SORT_TX);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_RX, -1), FA_SORT_COMM);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(layout_wide_terminal_shows_every_flow_column),
+		cmocka_unit_test(layout_narrow_terminal_drops_least_important_first),
+		cmocka_unit_test(layout_never_extends_past_the_width),
+		cmocka_unit_test(layout_packet_columns_go_first),
+		cmocka_unit_test(layout_process_view_shows_flows_not_addresses),
+		cmocka_unit_test(layout_spare_width_fits_long_names_and_addresses),
+		cmocka_unit_test(cell_rates_and_totals_use_binary_units),
+		cmocka_unit_test(cell_identity_columns),
+		cmocka_unit_test(cell_hostile_names_are_escaped),
+		cmocka_unit_test(fit_pads_cuts_and_keeps_ports),
+		cmocka_unit_test(titles_mark_the_sort_column_and_direction),
+		cmocka_unit_test(sort_step_walks_columns_left_to_right),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
+#include <string.h>
+#include "format.h"
+#include "tui_layout.h"
+
+#define NEVER_DROPPED (-1)
+#define MAX_DROP_RANK 8
+
+struct col_def {
+	const char *title;
+	int min; /* width with human-readable units */
+	int min_exact; /* width with exact byte counts (0: same as min) */
+	int max; /* widest it grows to when content and the terminal allow */
+	bool right;
+	int drop_rank; /* dropped in increasing rank when the terminal is too narrow */
+};
+
+/*
+ * Widths: "1023 KiB" is the longest human-readable byte count, and a title needs two more
+ * columns for its sort marker. Exact counts get room for 99 TB totals and 10 GB/s rates.
+ */
+static const struct col_def cols[FA_TUI_COL_MAX] = {
+	[FA_TUI_COL_PID] = { "PID", 7, 0, 7, true, 8 },
+	[FA_TUI_COL_USER] = { "USER", 8, 0, 16, false, 2 },
+	[FA_TUI_COL_COMM] = { "COMM", 15, 0, FA_ESCAPED_COMM_LEN - 1, false, NEVER_DROPPED },
+	[FA_TUI_COL_PROTO] = { "PROTO", 5, 0, 5, false, 3 },
+	[FA_TUI_COL_LOCAL] = { "LOCAL", 21, 0, FA_FMT_ENDPOINT_LEN - 1, false, 4 },
+	[FA_TUI_COL_REMOTE] = { "REMOTE", 21, 0, FA_FMT_ENDPOINT_LEN - 1, false, 5 },
+	[FA_TUI_COL_FLOWS] = { "FLOWS", 6, 0, 6, true, 4 },
+	[FA_TUI_COL_RX_RATE] = { "RX/s", 9, 12, 9, true, NEVER_DROPPED },
+	[FA_TUI_COL_TX_RATE] = { "TX/s", 9, 12, 9, true, NEVER_DROPPED },
+	[FA_TUI_COL_RX_TOTAL] = { "RX total", 10, 15, 10, true, 7 },
+	[FA_TUI_COL_TX_TOTAL] = { "TX total", 10, 15, 10, true, 6 },
+	[FA_TUI_COL_RX_PKTS] = { "RXpkt/s", 9, 0, 9, true, 1 },
+	[FA_TUI_COL_TX_PKTS] = { "TXpkt/s", 9, 0, 9, true, 0 },
+};
+
+/* Spare width goes to the columns whose content is longest, most useful first. */
+static const enum fa_tui_col grow_order[] = {
+	FA_TUI_COL_COMM, FA_TUI_COL_REMOTE, FA_TUI_COL_LOCAL, FA_TUI_COL_USER,
+};
+
+/* The order `<` and `>` walk, following the columns left to right. */
+static const enum fa_sort sort_order[] = {
+	FA_SORT_PID, FA_SORT_COMM, FA_SORT_RX, FA_SORT_TX, FA_SORT_TOTAL,
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool col_shown(enum fa_tui_col c, const struct fa_tui_table *tab)
+{
+	switch (c) {
+	case FA_TUI_COL_PROTO:
+	case FA_TUI_COL_LOCAL:
+	case FA_TUI_COL_REMOTE:
+		return tab->group == FA_GROUP_FLOW;
+	case FA_TUI_COL_FLOWS:
+		return tab->group == FA_GROUP_PROCESS;
+	case FA_TUI_COL_RX_PKTS:
+	case FA_TUI_COL_TX_PKTS:
+		return tab->packets;
+	default:
+		return true;
+	}
+}
+
+static int col_min(enum fa_tui_col c, const struct fa_tui_table *tab)
+{
+	return tab->exact && cols[c].min_exact ? cols[c].min_exact : cols[c].min;
+}
+
+int fa_tui_layout(int width, const struct fa_tui_table *tab, const int *want,
+		  struct fa_tui_col_pos *out)
+{
+	int w[FA_TUI_COL_MAX] = { 0 };
+	int need = -1, slack, x = 0, n = 0;
+
+	for (int c = 0; c < FA_TUI_COL_MAX; c++) {
+		if (!col_shown(c, tab))
+			continue;
+		w[c] = col_min(c, tab);
+		need += w[c] + 1; /* one blank column between neighbours */
+	}
+	for (int rank = 0; rank <= MAX_DROP_RANK && need > width; rank++) {
+		for (int c = 0; c < FA_TUI_COL_MAX && need > width; c++) {
+			if (cols[c].drop_rank != rank || !w[c])
+				continue;
+			need -= w[c] + 1;
+			w[c] = 0;
+		}
+	}
+	slack = width - need;
+	for (size_t i = 0; i < ARRAY_SIZE(grow_order) && slack > 0; i++) {
+		enum fa_tui_col c = grow_order[i];
+		int target = want ? want[c] : 0;
+
+		if (!w[c])
+			continue;
+		if (target > cols[c].max)
+			target = cols[c].max;
+		if (target > w[c]) {
+			int add = target - w[c] < slack ? target - w[c] : slack;
+
+			w[c] += add;
+			slack -= add;
+		}
+	}
+	for (int c = 0; c < FA_TUI_COL_MAX && x < width; c++) {
+		if (!w[c])
+			continue;
+		out[n].col = c;
+		out[n].x = x;
+		out[n].width = x + w[c] > width ? width - x : w[c];
+		out[n].right = cols[c].right;
+		x += w[c] + 1;
+		n++;
+	}
+	return n;
+}
+
+bool fa_tui_col_is_sorted(enum fa_tui_col col, enum fa_sort sort)
+{
+	switch (sort) {
+	case FA_SORT_RX:
+		return col == FA_TUI_COL_RX_RATE;
+	case FA_SORT_TX:
+		return col == FA_TUI_COL_TX_RATE;
+	case FA_SORT_TOTAL:
+		return col == FA_TUI_COL_RX_RATE || col == FA_TUI_COL_TX_RATE;
+	case FA_SORT_PID:
+		return col == FA_TUI_COL_PID;
+	case FA_SORT_COMM:
+		return col == FA_TUI_COL_COMM;
+	default:
+		return false;
+	}
+}
+
+bool fa_tui_sort_ascending(enum fa_sort sort, bool reverse)
+{
+	bool asc = sort == FA_SORT_PID || sort == FA_SORT_COMM;
+
+	return asc != reverse;
+}
+
+enum fa_sort fa_tui_sort_step(enum fa_sort sort, int dir)
+{
+	int i = 0;
+
+	while ((size_t)i < ARRAY_SIZE(sort_order) && sort_order[i] != sort)
+		i++;
+	if ((size_t)i == ARRAY_SIZE(sort_order))
+		return FA_SORT_RX;
+	i += dir < 0 ? -1 : dir > 0 ? 1 : 0;
+	if (i < 0)
+		i = 0;
+	if ((size_t)i >= ARRAY_SIZE(sort_order))
+		i = ARRAY_SIZE(sort_order) - 1;
+	return sort_order[i];
+}
+
+char *fa_tui_title(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_opts *view)
+{
+	if (fa_tui_col_is_sorted(col, view->sort))
+		snprintf(buf, len, "%s %s", cols[col].title,
+			 fa_tui_sort_ascending(view->sort, view->reverse) ? "^" : "v");
+	else
+		snprintf(buf, len, "%s", cols[col].title);
+	return buf;
+}
+
+static char *fmt_rate(char *buf, size_t len, __u64 v, double iv, bool exact)
+{
+	if (exact)
+		snprintf(buf, len, "%.0f", v / iv);
+	else
+		fa_fmt_bytes(buf, len, v / iv);
+	return buf;
+}
+
+static char *fmt_total(char *buf, size_t len, __u64 v, bool exact)
+{
+	if (exact)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		fa_fmt_bytes(buf, len, v);
+	return buf;
+}
+
+char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_row *row,
+		  const struct fa_tui_table *tab, double iv, const char *user)
+{
+	const struct fa_flow_key *k = &row->key;
+	bool unmatched = row->kind == FA_ROW_UNMATCHED;
+	bool aggregate = row->kind == FA_ROW_OVERFLOW || row->kind == FA_ROW_PROCESS;
+
+	if (!(iv > 0))
+		iv = 1;
+	switch (col) {
+	case FA_TUI_COL_PID:
+		if (unmatched)
+			snprintf(buf, len, "-");
+		else
+			snprintf(buf, len, "%u", k->pid);
+		break;
+	case FA_TUI_COL_USER:
+		if (unmatched)
+			snprintf(buf, len, "-");
+		else if (user)
+			fa_escape(buf, len, user, strlen(user));
+		else
+			snprintf(buf, len, "%u", row->uid);
+		break;
+	case FA_TUI_COL_COMM:
+		if (unmatched)
+			snprintf(buf, len, "(no process)");
+		else
+			fa_escape(buf, len, row->comm, sizeof(row->comm));
+		break;
+	case FA_TUI_COL_PROTO:
+		snprintf(buf, len, "%s", aggregate ? "*" : fa_proto_name(k->proto));
+		break;
+	case FA_TUI_COL_LOCAL:
+		if (row->kind == FA_ROW_OVERFLOW)
+			snprintf(buf, len, "(overflow)");
+		else if (aggregate)
+			snprintf(buf, len, "-");
+		else
+			fa_fmt_endpoint(buf, len, k->family, k->laddr, k->lport);
+		break;
+	case FA_TUI_COL_REMOTE:
+		if (aggregate)
+			snprintf(buf, len, "-");
+		else
+			fa_fmt_endpoint(buf, len, k->family, k->raddr, k->rport);
+		break;
+	case FA_TUI_COL_FLOWS:
+		snprintf(buf, len, "%u", row->nflows);
+		break;
+	case FA_TUI_COL_RX_RATE:
+		fmt_rate(buf, len, row->delta.rx_bytes, iv, tab->exact);
+		break;
+	case FA_TUI_COL_TX_RATE:
+		fmt_rate(buf, len, row->delta.tx_bytes, iv, tab->exact);
+		break;
+	case FA_TUI_COL_RX_TOTAL:
+		fmt_total(buf, len, row->total.rx_bytes, tab->exact);
+		break;
+	case FA_TUI_COL_TX_TOTAL:
+		fmt_total(buf, len, row->total.tx_bytes, tab->exact);
+		break;
+	case FA_TUI_COL_RX_PKTS:
+		snprintf(buf, len, "%.0f", row->delta.rx_packets / iv);
+		break;
+	case FA_TUI_COL_TX_PKTS:
+		snprintf(buf, len, "%.0f", row->delta.tx_packets / iv);
+		break;
+	default:
+		snprintf(buf, len, "?");
+		break;
+	}
+	return buf;
+}
+
+char *fa_tui_fit(char *dst, size_t len, const char *text, int width, bool right, bool keep_tail)
+{
+	int n = strlen(text);
+
+	if (!len)
+		return dst;
+	if (width < 0)
+		width = 0;
+	if ((size_t)width >= len)
+		width = len - 1;
+	if (n <= width) {
+		int pad = width - n;
+
+		if (right) {
+			memset(dst, ' ', pad);
+			memcpy(dst + pad, text, n);
+		} else {
+			memcpy(dst, text, n);
+			memset(dst + n, ' ', pad);
+		}
+	} else if (width > 0 && keep_tail) {
+		dst[0] = '~';
+		memcpy(dst + 1, text + n - (width - 1), width - 1);
+	} else if (width > 0) {
+		memcpy(dst, text, width - 1);
+		dst[width - 1] = '~';
+	}
+	dst[width] = '\0';
+	return dst;
+}
