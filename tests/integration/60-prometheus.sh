@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# timeout: 180
+# A stock Prometheus (Debian's package) scrapes flowacct --prometheus every second. A
+# generator whose byte counts are exact (it counts what its own calls moved) talks to a
+# sink over loopback TCP; Prometheus's HTTP API must then return exactly those bytes for
+# the generator's process, and the top-talkers query of docs/prometheus.md must list it.
+# Also: /metrics passes promtool's lint, other paths are 404, the content type is 0.0.4.
+set -euo pipefail
+root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+flowacct=${FLOWACCT:-$root/flowacct}
+send_bytes=$((48 * 1024 * 1024 + 17)) # generator → sink, in steps across scrapes
+recv_bytes=$((3 * 1024 * 1024 + 5)) # sink → generator, after the sink got everything
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || fail "needs root (flowacct loads BPF programs)"
+[ -x "$flowacct" ] || fail "no flowacct binary at $flowacct (run make)"
+for tool in prometheus promtool curl python3 gcc; do
+	command -v $tool >/dev/null || fail "$tool is missing (scripts/install-deps.sh)"
+done
+
+tmp=$(mktemp -d /tmp/fa-prom.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The generator: a distinctive process name, a first byte so its series exists on a
+# scrape before the bulk moves (or rate() would see no increase), then the rest in six
+# steps half a second apart. It keeps its socket open afterwards so its flow, and so its
+# series, stay in flowacct's table while Prometheus is queried.
+cat >"$tmp/gen.c" <<'EOF'
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static char buf[1 << 16];
+
+static void send_all(int fd, long long n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, buf, n < (long long)sizeof(buf) ? n : (long long)sizeof(buf), 0);
+
+		if (w <= 0) {
+			perror("send");
+			exit(2);
+		}
+		n -= w;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
+	long long total = atoll(argv[2]), want = atoll(argv[3]), got = 0, step;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	FILE *done;
+	ssize_t r;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (argc != 5 || fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		perror("connect");
+		return 2;
+	}
+	send_all(fd, 1);
+	usleep(2500 * 1000);
+	step = (total - 1) / 6;
+	for (int i = 0; i < 6; i++) {
+		send_all(fd, i < 5 ? step : total - 1 - 5 * step);
+		usleep(500 * 1000);
+	}
+	shutdown(fd, SHUT_WR);
+	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+		got += r;
+	if (got != want) {
+		fprintf(stderr, "received %lld bytes, want %lld\n", got, want);
+		return 3;
+	}
+	done = fopen(argv[4], "w");
+	fprintf(done, "%d\n", getpid());
+	fclose(done);
+	pause();
+	return 0;
+}
+EOF
+gcc -O2 -Wall -o "$tmp/fa_promgen" "$tmp/gen.c"
+
+cat >"$tmp/sink.py" <<'EOF'
+import os, signal, socket, sys
+want, reply, portfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+with open(portfile + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(portfile + ".tmp", portfile)
+c, _ = s.accept()
+got = 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    got += len(b)
+if got != want:
+    sys.exit("sink received %d bytes, want %d" % (got, want))
+c.sendall(b"x" * reply)
+c.shutdown(socket.SHUT_WR)
+signal.pause()
+EOF
+
+fa_port=$(free_port)
+prom_port=$(free_port)
+metrics=http://127.0.0.1:$fa_port/metrics
+
+"$flowacct" -b --prometheus "127.0.0.1:$fa_port" 1 >"$tmp/flowacct.log" 2>&1 &
+pids+=($!)
+fa_pid=$!
+for _ in $(seq 100); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$metrics" || true)
+	[ "$code" = 200 ] && break
+	kill -0 $fa_pid 2>/dev/null || { cat "$tmp/flowacct.log"; fail "flowacct exited"; }
+	sleep 0.2
+done
+[ "$code" = 200 ] || fail "/metrics answered $code, not 200, within 20 s"
+
+ctype=$(curl -s -o "$tmp/page.txt" -w '%{content_type}' "$metrics")
+echo "content type: $ctype"
+[ "$ctype" = "text/plain; version=0.0.4; charset=utf-8" ] || fail "content type $ctype"
+promtool check metrics <"$tmp/page.txt" || fail "promtool check metrics rejects the page"
+grep -q '^flowacct_build_info{version=".*",backend=".*"} 1$' "$tmp/page.txt" ||
+	fail "no flowacct_build_info"
+for path in / /metricsx /metrics/ /favicon.ico; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$fa_port$path")
+	echo "GET $path: $code"
+	[ "$code" = 404 ] || fail "GET $path answered $code, not 404"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$metrics")
+[ "$code" = 405 ] || fail "POST /metrics answered $code, not 405"
+echo "PASS: endpoint (200 with 0.0.4 content type, promtool lint, 404, 405)"
+
+cat >"$tmp/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: flowacct
+    static_configs:
+      - targets: ['127.0.0.1:$fa_port']
+EOF
+prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
+	--web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
+pids+=($!)
+api=http://127.0.0.1:$prom_port
+for _ in $(seq 100); do
+	curl -sf "$api/-/ready" >/dev/null && break
+	sleep 0.2
+done
+curl -sf "$api/-/ready" >/dev/null || { tail -20 "$tmp/prometheus.log"; fail "Prometheus not ready"; }
+
+python3 "$tmp/sink.py" "$send_bytes" "$recv_bytes" "$tmp/sink.port" &
+pids+=($!)
+sink_pid=$!
+for _ in $(seq 50); do
+	[ -s "$tmp/sink.port" ] && break
+	sleep 0.1
+done
+"$tmp/fa_promgen" "$(cat "$tmp/sink.port")" "$send_bytes" "$recv_bytes" "$tmp/gen.done" &
+pids+=($!)
+gen_pid=$!
+for _ in $(seq 150); do
+	[ -s "$tmp/gen.done" ] && break
+	kill -0 $gen_pid 2>/dev/null || fail "the generator failed"
+	sleep 0.1
+done
+[ -s "$tmp/gen.done" ] || fail "the generator did not finish"
+echo "generator pid $gen_pid sent $send_bytes, received $recv_bytes; sink pid $sink_pid"
+
+# query PROMQL: the instant vector's samples as "labels-json value" lines
+query() {
+	curl -sf --data-urlencode "query=$1" "$api/api/v1/query" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["status"] == "success", r
+for s in r["data"]["result"]:
+    print(json.dumps(s["metric"], sort_keys=True), s["value"][1])'
+}
+
+# value_of PROMQL: the one sample's value, or nothing
+value_of() {
+	query "$1" | awk 'NR == 1 { print $NF }'
+}
+
+wait_value() { # promql want
+	local got=
+	for _ in $(seq 60); do
+		got=$(value_of "$1")
+		[ "$got" = "$2" ] && { echo "PASS: $1 = $got"; return 0; }
+		sleep 0.5
+	done
+	fail "$1 = '${got}', want $2"
+}
+
+gen="pid=\"$gen_pid\",comm=\"fa_promgen\",proto=\"tcp\""
+sink="pid=\"$sink_pid\",proto=\"tcp\""
+wait_value "flowacct_process_tx_bytes_total{$gen}" "$send_bytes"
+wait_value "flowacct_process_rx_bytes_total{$gen}" "$recv_bytes"
+wait_value "flowacct_process_rx_bytes_total{$sink}" "$send_bytes"
+wait_value "flowacct_process_tx_bytes_total{$sink}" "$recv_bytes"
+wait_value "up{job=\"flowacct\"}" 1
+
+# Top talkers since start: the generator with exactly what it moved.
+top=$(query 'topk(10, sum by (pid, comm) (flowacct_process_tx_bytes_total + flowacct_process_rx_bytes_total))')
+echo "top talkers by bytes since start:"
+echo "$top"
+grep -qx "{\"comm\": \"fa_promgen\", \"pid\": \"$gen_pid\"} $((send_bytes + recv_bytes))" <<<"$top" ||
+	fail "the generator is not among the top talkers with $((send_bytes + recv_bytes)) bytes"
+
+# The rate query of docs/prometheus.md: the generator moved its bytes within the minute.
+top=$(query 'topk(10, sum by (pid, comm) (rate(flowacct_process_tx_bytes_total[1m]) + rate(flowacct_process_rx_bytes_total[1m])))')
+echo "top talkers by rate over the last minute:"
+echo "$top"
+grep -q "^{\"comm\": \"fa_promgen\", \"pid\": \"$gen_pid\"} [1-9]" <<<"$top" ||
+	fail "the generator is not among the top talkers by rate"
+echo "PASS: Prometheus $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3) found the generator's exact bytes"
