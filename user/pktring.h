@@ -17,7 +17,11 @@ struct fa_pktring_opts {
 	__u32 block_count;
 	__u32 block_timeout_ms; /* TPACKET_V3: hand a block over after this long */
 	__u32 snaplen; /* bytes copied per frame: headers only */
+	__u32 max_entries; /* 5-tuples kept at most; 0: FA_PKTRING_MAX_ENTRIES */
 };
+
+/* 72 bytes each, in a table kept under 3/4 full: 18 MiB at most by default. */
+#define FA_PKTRING_MAX_ENTRIES (1u << 17)
 
 #define FA_PKTRING_OPTS_DEFAULT                                                               \
 	{ .ifname = NULL, .tpacket_version = 3, .block_size = 1 << 20, .block_count = 8,      \
@@ -48,6 +52,9 @@ struct fa_pkt_stats {
 	__u64 drops; /* tp_drops, accumulated */
 	__u64 freezes; /* tp_freeze_q_cnt (V3), accumulated */
 	__u64 unparsed; /* frames too short or malformed to attribute */
+	__u64 other; /* well-formed frames of no flow of ours: not TCP/UDP, another host's */
+	__u64 table_full; /* packets not counted: max_entries 5-tuples were already kept */
+	__u64 frames; /* frames read from the ring: packets - drops, once all are read */
 };
 
 struct fa_pktring;
@@ -58,6 +65,8 @@ int fa_pktring_start(const struct fa_pktring_opts *opts, struct fa_pktring **out
 /* Cumulative counts since start: a malloc'd array the caller frees. 0 or -ENOMEM. */
 int fa_pktring_read(struct fa_pktring *ring, struct fa_pkt_entry **entries, size_t *n,
 		    struct fa_pkt_stats *stats);
+/* The TPACKET version in use, 2 or 3: V3 falls back to V2 where the kernel lacks it. */
+int fa_pktring_version(const struct fa_pktring *ring);
 void fa_pktring_stop(struct fa_pktring *ring);
 
 #endif /* FA_PKTRING_H */
