@@ -153,6 +153,42 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$metrics")
 [ "$code" = 405 ] || fail "POST /metrics answered $code, not 405"
 echo "PASS: endpoint (200 with 0.0.4 content type, promtool lint, 404, 405)"
 
+# Clients that stall (a request never finished, a response never read) must neither
+# delay the intervals nor other scrapes: the collector only swaps a page pointer.
+cat >"$tmp/stall.py" <<'EOF'
+import socket, sys, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+held = []
+for i in range(8):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.send(b"GET /metr" if i % 2 else b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    held.append(s)
+time.sleep(seconds)
+EOF
+snapshot_ts() {
+	sed -n 's/^flowacct_snapshot_timestamp_seconds \([0-9]*\).*/\1/p' "$tmp/stalled.txt"
+}
+python3 "$tmp/stall.py" "$fa_port" 4 &
+stall_pid=$!
+pids+=($stall_pid)
+sleep 0.5
+slowest=0
+for i in $(seq 7); do
+	t=$(curl -s -o "$tmp/stalled.txt" -m 5 -w '%{http_code} %{time_total}' "$metrics")
+	[ "${t% *}" = 200 ] || fail "a scrape beside stalled clients answered ${t% *}"
+	slowest=$(python3 -c "print(max($slowest, ${t#* }))")
+	[ "$i" = 1 ] && first=$(snapshot_ts)
+	sleep 0.5
+done
+wait $stall_pid
+advanced=$(($(snapshot_ts) - first))
+echo "beside 8 stalled clients: slowest scrape ${slowest}s, snapshots advanced ${advanced}s in about 3.5 s"
+[ "$advanced" -ge 2 ] || fail "intervals stopped while clients stalled"
+python3 -c "import sys; sys.exit($slowest > 1)" || fail "a scrape took ${slowest}s"
+echo "PASS: stalled clients block neither scrapes nor intervals"
+
 cat >"$tmp/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
