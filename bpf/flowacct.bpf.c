@@ -177,7 +177,9 @@ static __always_inline void account(struct sock *sk, int ret, int dir)
 	}
 	key.family = family;
 	key.proto = proto;
-	key.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/* inet_sport, not skc_num: closing unhashes the socket and zeroes skc_num while
+	 * data can still wait in its receive queue */
+	key.lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	key.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 
 	v = bpf_map_lookup_elem(&flows, &key);

@@ -174,7 +174,7 @@ static int backend_load(const struct fa_config *cfg, enum fa_backend b, const st
 	skel->rodata->want = cfg->want;
 	skel->rodata->filter_pids = cfg->npids > 0;
 	bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows);
-	bpf_map__set_max_entries(skel->maps.dropped_flows, cfg->max_flows);
+	bpf_map__set_max_entries(skel->maps.dropped_flows, cfg->max_flows > 16384 ? cfg->max_flows : 16384);
 	bpf_map__set_max_entries(skel->maps.overflow, cfg->max_flows > 4096 ? cfg->max_flows : 4096);
 	bpf_map__set_max_entries(skel->maps.pid_filter, cfg->npids > 0 ? cfg->npids : 1);
 	bpf_object__for_each_program(prog, skel->obj) {

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# timeout: 120
+# Bad input gets one clear line and the documented exit code (docs/flowacct.8):
+# 2 for usage errors, 1 for runtime failures (privileges, backend).
+set -uo pipefail
+fail=0
+expect() { # want_rc pattern -- args...
+	local want=$1 pat=$2
+	shift 3
+	local out rc
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	if [ "$rc" -eq "$want" ] && grep -qE -- "$pat" <<<"$out"; then
+		echo "PASS exit $rc, '$pat': $*"
+	else
+		echo "FAIL want exit $want and /$pat/, got exit $rc: $*"
+		sed 's/^/    /' <<<"$out"
+		fail=1
+	fi
+}
+F=$FLOWACCT
+expect 0 '^Usage: flowacct' -- "$F" --help
+expect 0 '^flowacct [0-9]+\.[0-9]+\.[0-9]+$' -- "$F" --version
+expect 2 "unknown option '--bogus'" -- "$F" --bogus
+expect 2 "unknown option '-Z'" -- "$F" -Z
+expect 2 "--sort takes rx, tx, total, pid or comm, not 'size'" -- "$F" -s size
+expect 2 "--by takes 'flow' or 'process'" -- "$F" --by host
+expect 2 "--backend takes auto, fentry, kprobe or tracepoint" -- "$F" --backend ebpf
+expect 2 "interval must be a number of seconds" -- "$F" abc
+expect 2 "interval must be a number of seconds" -- "$F" 0
+expect 2 "count must be a positive number" -- "$F" 1 -3
+expect 2 "invalid PID 'x'" -- "$F" -p x
+expect 2 "option '--pid' needs an argument" -- "$F" --pid
+expect 2 "--max-flows takes a number" -- "$F" --max-flows 0
+expect 2 "--json and --batch exclude each other" -- "$F" -j -b
+expect 2 "--tpacket-version takes 2 or 3" -- "$F" --tpacket-version 4
+expect 2 "unexpected argument 'extra'" -- "$F" 1 2 extra
+# a PID that does not exist at start
+dead=$(sh -c 'echo $$')
+expect 2 "no process with PID $dead" -- "$F" -b -p "$dead" 1 1
+# missing privileges: an unprivileged user
+expect 1 'needs CAP_BPF and CAP_PERFMON \(or CAP_SYS_ADMIN\)' -- setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$F" -b 1 1
+# a backend this kernel lacks (kprobes are not built into the host kernel)
+if [ ! -e /sys/bus/event_source/devices/kprobe/type ]; then
+	expect 1 'backend kprobe is not usable: the kernel is built without kprobes' -- "$F" -b --backend kprobe 1 1
+fi
+# count: exactly N intervals, the last one marked final, exit 0
+out=$("$F" -j 0.2 3 2>/dev/null)
+rc=$?
+lines=$(wc -l <<<"$out")
+last_final=$(tail -1 <<<"$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["final"])')
+if [ $rc -eq 0 ] && [ "$lines" -eq 3 ] && [ "$last_final" = True ]; then
+	echo "PASS 'flowacct -j 0.2 3' prints 3 lines, the last final, exit 0"
+else
+	echo "FAIL 'flowacct -j 0.2 3': rc=$rc lines=$lines final=$last_final"
+	fail=1
+fi
+# SIGTERM: a final interval, exit 0
+"$F" -j 5 >/tmp/fa-sigterm.out 2>/dev/null &
+pid=$!
+sleep 1.5
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l </tmp/fa-sigterm.out)" -eq 1 ] &&
+	python3 -c 'import json; d=json.load(open("/tmp/fa-sigterm.out")); assert d["final"] and d["interval_s"] < 4'; then
+	echo "PASS SIGTERM before the first 5 s interval: one final interval, exit 0"
+else
+	echo "FAIL SIGTERM: rc=$rc"; cat /tmp/fa-sigterm.out; fail=1
+fi
+exit $fail
