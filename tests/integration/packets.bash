@@ -57,6 +57,14 @@ pk_veth() {
 	ip netns exec "$b" ethtool -K pk-b tso off gso off gro off >/dev/null
 	ip -n "$a" link set pk-a up
 	ip -n "$b" link set pk-b up
+	# static neighbours: no resolution queue to overflow while the first packets wait
+	local mac_a mac_b
+	mac_a=$(ip -n "$a" -br link show pk-a | awk '{print $3}')
+	mac_b=$(ip -n "$b" -br link show pk-b | awk '{print $3}')
+	ip -n "$a" neigh replace "$4" lladdr "$mac_b" dev pk-a nud permanent
+	ip -n "$a" neigh replace "fd00::${4##*.}" lladdr "$mac_b" dev pk-a nud permanent
+	ip -n "$b" neigh replace "$2" lladdr "$mac_a" dev pk-b nud permanent
+	ip -n "$b" neigh replace "fd00::${2##*.}" lladdr "$mac_a" dev pk-b nud permanent
 }
 
 # pk_probe_start NS OUT [probe args...]: runs the ring driver, returns once it is ready.
