@@ -27,6 +27,7 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -257,6 +258,7 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 	struct prom_output *p = calloc(1, sizeof(*p));
 	struct sockaddr_storage ss;
 	unsigned int mhd_flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	sigset_t all, orig;
 	__u16 port;
 
 	if (!p) {
@@ -286,6 +288,12 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 		err[0] = '\0';
 	p->start_err = err;
 	p->start_errlen = errlen;
+	/*
+	 * The server thread inherits our signal mask: with every signal blocked there,
+	 * SIGINT and SIGTERM reach only the main thread, whose ppoll() waits for them.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &orig);
 	/* the logger first: options before it would log their errors to stderr */
 	p->mhd = MHD_start_daemon(mhd_flags, port, NULL, NULL, prom_handle, p,
 				  MHD_OPTION_EXTERNAL_LOGGER, prom_log, p,
@@ -293,6 +301,7 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 				  MHD_OPTION_CONNECTION_LIMIT, PROM_MAX_CONNECTIONS,
 				  MHD_OPTION_CONNECTION_TIMEOUT, PROM_CONNECTION_TIMEOUT_S,
 				  MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 	pthread_mutex_lock(&p->lock);
 	p->start_err = NULL;
 	pthread_mutex_unlock(&p->lock);
