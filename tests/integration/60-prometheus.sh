@@ -4,7 +4,9 @@
 # generator whose byte counts are exact (it counts what its own calls moved) talks to a
 # sink over loopback TCP; Prometheus's HTTP API must then return exactly those bytes for
 # the generator's process, and the top-talkers query of docs/prometheus.md must list it.
-# Also: /metrics passes promtool's lint, other paths are 404, the content type is 0.0.4.
+# A process with a hostile name arrives in Prometheus escaped, as in the JSON output.
+# Also: /metrics passes promtool's lint, other paths are 404, the content type is 0.0.4,
+# and stalled HTTP clients delay neither the intervals nor other scrapes.
 set -euo pipefail
 root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 flowacct=${FLOWACCT:-$root/flowacct}
@@ -46,6 +48,7 @@ cat >"$tmp/gen.c" <<'EOF'
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -73,7 +76,9 @@ int main(int argc, char **argv)
 	ssize_t r;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (argc != 5 || fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+	if (argc == 6)
+		prctl(PR_SET_NAME, argv[5]);
+	if (argc < 5 || fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 		perror("connect");
 		return 2;
 	}
@@ -208,22 +213,37 @@ for _ in $(seq 100); do
 done
 curl -sf "$api/-/ready" >/dev/null || { tail -20 "$tmp/prometheus.log"; fail "Prometheus not ready"; }
 
-python3 "$tmp/sink.py" "$send_bytes" "$recv_bytes" "$tmp/sink.port" &
-pids+=($!)
-sink_pid=$!
-for _ in $(seq 50); do
-	[ -s "$tmp/sink.port" ] && break
-	sleep 0.1
-done
-"$tmp/fa_promgen" "$(cat "$tmp/sink.port")" "$send_bytes" "$recv_bytes" "$tmp/gen.done" &
-pids+=($!)
-gen_pid=$!
-for _ in $(seq 150); do
-	[ -s "$tmp/gen.done" ] && break
-	kill -0 $gen_pid 2>/dev/null || fail "the generator failed"
-	sleep 0.1
-done
-[ -s "$tmp/gen.done" ] || fail "the generator did not finish"
+start_pair() { # tag send recv [process name]: sets sink_pid, gen_pid
+	python3 "$tmp/sink.py" "$2" "$3" "$tmp/$1.port" &
+	pids+=($!)
+	sink_pid=$!
+	for _ in $(seq 50); do
+		[ -s "$tmp/$1.port" ] && break
+		sleep 0.1
+	done
+	"$tmp/fa_promgen" "$(cat "$tmp/$1.port")" "$2" "$3" "$tmp/$1.done" ${4:+"$4"} &
+	pids+=($!)
+	gen_pid=$!
+}
+
+wait_pair() { # tag generator-pid
+	for _ in $(seq 150); do
+		[ -s "$tmp/$1.done" ] && return 0
+		kill -0 "$2" 2>/dev/null || fail "the $1 generator failed"
+		sleep 0.1
+	done
+	fail "the $1 generator did not finish"
+}
+
+# A second pair whose generator names itself with every byte a label must not carry
+# raw: a quote, a backslash, a newline, a terminal escape, a byte that is not UTF-8.
+hostile_name=$(printf 'q"b\\s\n\033[1m\377z')
+hostile_bytes=100003
+start_pair hostile $hostile_bytes 7 "$hostile_name"
+hostile_pid=$gen_pid
+start_pair main "$send_bytes" "$recv_bytes"
+wait_pair main $gen_pid
+wait_pair hostile $hostile_pid
 echo "generator pid $gen_pid sent $send_bytes, received $recv_bytes; sink pid $sink_pid"
 
 # query PROMQL: the instant vector's samples as "labels-json value" lines
@@ -258,6 +278,22 @@ wait_value "flowacct_process_rx_bytes_total{$gen}" "$recv_bytes"
 wait_value "flowacct_process_rx_bytes_total{$sink}" "$send_bytes"
 wait_value "flowacct_process_tx_bytes_total{$sink}" "$recv_bytes"
 wait_value "up{job=\"flowacct\"}" 1
+
+# The hostile name arrives in Prometheus as flowacct's escaped form of it, the same
+# string the JSON output carries; its bytes are exact too.
+query "flowacct_process_tx_bytes_total{pid=\"$hostile_pid\"}" >"$tmp/hostile.txt"
+cat "$tmp/hostile.txt"
+python3 - "$tmp/hostile.txt" "$hostile_bytes" <<'EOF' || fail "hostile process name"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+labels, value = lines[0].rsplit(" ", 1)
+comm = json.loads(labels)["comm"]
+want = r'q"b\\s\x0a\x1b[1m\xffz'
+assert comm == want, "comm label %r, want %r" % (comm, want)
+assert value == sys.argv[2], "value %s, want %s" % (value, sys.argv[2])
+print("PASS: hostile name as comm=%r, %s bytes" % (comm, value))
+EOF
 
 # Top talkers since start: the generator with exactly what it moved.
 top=$(query 'topk(10, sum by (pid, comm) (flowacct_process_tx_bytes_total + flowacct_process_rx_bytes_total))')
