@@ -546,6 +546,7 @@ static enum fa_tui_action handle_key(struct fa_tui *t, int ch)
 		break;
 	case 'L' & 0x1f:
 		clearok(curscr, TRUE);
+		memset(t->want, 0, sizeof(t->want)); /* columns shrink back to what is shown */
 		break;
 	default:
 		break;

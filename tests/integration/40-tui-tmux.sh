@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# timeout: 240
+# timeout: 120
 # The interactive view, driven like a person would: the real binary in a tmux pane, keys
 # sent with send-keys, the screen read back with capture-pane. Generators whose byte
 # counts the test knows talk over loopback TCP under distinctive process names (tuig_*):
@@ -13,7 +13,8 @@
 # by name and port (Esc cancels, empty clears); `g` groups per process and adds up; `p`
 # freezes the view while counting goes on; `+`/`-` change the interval; scrolling; help;
 # a narrow terminal drops columns and nothing wraps; the hostile name shows escaped; an
-# exited process is dimmed; and `q`, SIGTERM and SIGSEGV all leave a usable terminal.
+# exited process is dimmed; losses show in red; and `q`, SIGTERM and SIGSEGV all leave a
+# usable terminal (main screen, cursor shown, echo and canonical input on).
 set -euo pipefail
 root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 flowacct=${FLOWACCT:-$root/flowacct}
@@ -209,6 +210,7 @@ terminal_is_sane() { # what
 start_flowacct --filter tuig_ --sort rx
 wait_for 'sort rx  by flow  filter .tuig_.' 5
 wait_for 'RX/s v' 5
+wait_for '^loss: none' 3
 
 port=$(free_port)
 peer tuig_upsrv listen "$port" 0 0 1
@@ -404,8 +406,12 @@ keys q
 [ "$(exit_status)" = 0 ] || fail "flowacct exited with $(exit_status) after q"
 terminal_is_sane "after q"
 
-### SIGTERM: the main loop closes the view
-start_flowacct --filter tuig_
+### losses show, in bold red: a one-flow table overflows at once with the streams running;
+### then SIGTERM, which the main loop turns into closing the view
+start_flowacct --filter tuig_ --max-flows 1
+wait_for '^LOSS: flow_table_full=[1-9]' 10
+tm capture-pane -e -p -t "$session" | grep -F 'LOSS: flow_table_full=' | grep -qF $'\e[31m' ||
+	fail "the loss counters are not shown in red"
 kill -TERM "$fa_pid"
 [ "$(exit_status)" = 0 ] || fail "flowacct exited with $(exit_status) after SIGTERM"
 terminal_is_sane "after SIGTERM"
