@@ -4,6 +4,7 @@
 # it can, while flowacct rewrites it every 0.1 s with traffic running, must never see a
 # partial or invalid file. Every version it sees must match docs/flowacct.schema.json (if
 # the schema exists), totals never go backwards, and no temporary file is left behind.
+# The traffic comes from a process with a hostile name, which must arrive escaped.
 # Then the same with the interactive view on a pseudo-terminal: the file still updates.
 set -euo pipefail
 root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -38,8 +39,10 @@ out=$tmp/out/flowacct.json
 
 # Loopback TCP in both directions for as long as the reader runs.
 cat >"$tmp/traffic.py" <<'EOF'
-import socket, sys, threading, time
+import ctypes, socket, sys, threading, time
 end = time.monotonic() + float(sys.argv[1])
+# a name with a quote, a backslash, a newline, a terminal escape and a non-UTF-8 byte
+ctypes.CDLL(None).prctl(15, b'j"s\\\n\x1b[2J\xfe', 0, 0, 0)  # PR_SET_NAME
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
 srv.listen(1)
@@ -105,6 +108,9 @@ for a, b in zip(ordered, ordered[1:]):
     for k in ("rx_bytes_total", "tx_bytes_total"):
         if b["totals"][k] < a["totals"][k]:
             sys.exit("FAIL: totals.%s went back from %d to %d" % (k, a["totals"][k], b["totals"][k]))
+hostile = r'j"s\\\x0a\x1b[2J\xfe'
+if not any(p["comm"] == hostile for d in ordered for p in d["processes"]):
+    sys.exit("FAIL: no process named %r (the traffic generator, escaped)" % hostile)
 moved = ordered[-1]["totals"]["tx_bytes_total"] - ordered[0]["totals"]["tx_bytes_total"]
 print("%d reads, %d versions, %d inodes, %d bytes sent meanwhile%s" %
       (reads, len(versions), len(inodes), moved, ", schema-valid" if validate else ""))
