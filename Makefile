@@ -96,6 +96,14 @@ $(OUTPUT)/tests/%: tests/integration/%.c | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(LDFLAGS) -ljansson -lpthread -o $@
 
+bench: deps all
+	$(Q)scripts/bench.sh
+
+# Kernel style (tabs, 100 columns): .clang-format
+FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h)
+format-check:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+
 clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT) flowacct

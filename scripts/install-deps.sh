@@ -18,7 +18,7 @@ build_pkgs=(
 test_pkgs=(
 	iproute2 procps tmux prometheus curl python3 python3-jsonschema
 	qemu-system-x86 busybox-static cpio gzip
-	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format
+	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format bpftrace ethtool
 )
 
 want=("${build_pkgs[@]}")

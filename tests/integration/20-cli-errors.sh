@@ -28,7 +28,7 @@ expect 2 "--by takes 'flow' or 'process'" -- "$F" --by host
 expect 2 "--backend takes auto, fentry, kprobe or tracepoint" -- "$F" --backend ebpf
 expect 2 "interval must be a number of seconds" -- "$F" abc
 expect 2 "interval must be a number of seconds" -- "$F" 0
-expect 2 "count must be a positive number" -- "$F" 1 -3
+expect 2 "count must be a positive number, not '2x'" -- "$F" 1 2x
 expect 2 "invalid PID 'x'" -- "$F" -p x
 expect 2 "option '--pid' needs an argument" -- "$F" --pid
 expect 2 "--max-flows takes a number" -- "$F" --max-flows 0
