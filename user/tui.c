@@ -223,20 +223,22 @@ static void draw_header(struct fa_tui *t)
 
 static void draw_status(struct fa_tui *t, size_t first, size_t shown, size_t n)
 {
-	char line[512];
+	char line[1024], esc[FILTER_LEN * 4], quoted[sizeof(esc) + 2] = "-";
 
 	if (t->prompting) {
 		snprintf(line, sizeof(line), "Filter: %s", t->prompt);
 		put(3, 0, line);
 		return;
 	}
-	snprintf(line, sizeof(line), "sort %s%s  by %s  filter %s%s%s%s  rows %zu-%zu of %zu  "
+	/* typed filters are printable, but one from the command line may be anything */
+	if (t->view.filter)
+		snprintf(quoted, sizeof(quoted), "'%s'",
+			 fa_escape(esc, sizeof(esc), t->filter, sizeof(t->filter)));
+	snprintf(line, sizeof(line), "sort %s%s  by %s  filter %s%s  rows %zu-%zu of %zu  "
 		 "(h help, q quit)",
 		 fa_sort_names[t->view.sort], t->view.reverse ? " reversed" : "",
-		 t->view.group == FA_GROUP_PROCESS ? "process" : "flow",
-		 t->view.filter ? "'" : "-", t->view.filter ? t->view.filter : "",
-		 t->view.filter ? "'" : "", t->exact ? "  exact bytes" : "",
-		 shown ? first + 1 : 0, first + shown, n);
+		 t->view.group == FA_GROUP_PROCESS ? "process" : "flow", quoted,
+		 t->exact ? "  exact bytes" : "", shown ? first + 1 : 0, first + shown, n);
 	if (t->view.active_only)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "  active only");
 	put(3, 0, line);

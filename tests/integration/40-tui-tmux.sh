@@ -10,11 +10,12 @@
 #   ESC[31mtuig_evil BEL          a hostile name; talks to itself: 5000 bytes each way
 # Asserted: command-line options set the initial state; the rows appear with the right
 # names and exact totals (`b`) and human units; every sort key reorders rows; `/` filters
-# by name and port (Esc cancels, empty clears); `g` groups per process and adds up; `p`
-# freezes the view while counting goes on; `+`/`-` change the interval; scrolling; help;
-# a narrow terminal drops columns and nothing wraps; the hostile name shows escaped; an
-# exited process is dimmed; losses show in red; and `q`, SIGTERM and SIGSEGV all leave a
-# usable terminal (main screen, cursor shown, echo and canonical input on).
+# by name and port (Esc cancels, empty clears); `a` hides idle rows; `g` groups per
+# process and adds up; `p` freezes the view while counting goes on; `+`/`-` change the
+# interval; scrolling; help; a narrow terminal drops columns and nothing wraps; the
+# hostile name shows escaped; an exited process is dimmed; losses show in red; and `q`,
+# SIGTERM and SIGSEGV all leave a usable terminal (main screen, cursor shown, echo and
+# canonical input on).
 set -euo pipefail
 root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 flowacct=${FLOWACCT:-$root/flowacct}
@@ -312,6 +313,14 @@ keys /
 keys tuig_
 tm send-keys -t "$session" Enter
 expect_names "$all" "filter tuig_ again"
+
+### `a`: only the rows that moved bytes this interval (the streams), then all again
+keys a
+wait_for 'active only' 3
+expect_names "tuig_down tuig_downsrv tuig_up tuig_upsrv" "active only"
+keys a
+wait_gone 'active only' 3
+expect_names "$all" "all rows again"
 
 ### `g`: one row per process, flows added up
 keys g
