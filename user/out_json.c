@@ -59,12 +59,14 @@ static void put_tuple(json_t *o, const struct fa_row *r)
 	set_int(o, "rport", r->key.rport);
 }
 
-static json_t *snapshot_to_json(const struct fa_snapshot *snap)
+/* active_only: only rows that moved bytes or packets this interval (-j on a busy host) */
+static json_t *snapshot_to_json(const struct fa_snapshot *snap, bool active_only)
 {
 	json_t *root = json_object(), *totals = json_object(), *drops = json_object();
 	json_t *flows = json_array(), *overflow = json_array(), *procs = json_array();
 	json_t *unmatched = json_array();
-	struct fa_view_opts by_proc = { .group = FA_GROUP_PROCESS, .sort = FA_SORT_PID };
+	struct fa_view_opts by_proc = { .group = FA_GROUP_PROCESS, .sort = FA_SORT_PID,
+					.active_only = active_only };
 	struct fa_row *prow = NULL;
 	size_t nproc = 0;
 	char ts[64];
@@ -91,8 +93,11 @@ static json_t *snapshot_to_json(const struct fa_snapshot *snap)
 
 	for (size_t i = 0; i < snap->nrows; i++) {
 		const struct fa_row *r = &snap->rows[i];
-		json_t *o = json_object();
+		json_t *o;
 
+		if (active_only && !fa_row_moved(r))
+			continue;
+		o = json_object();
 		if (r->kind != FA_ROW_UNMATCHED)
 			put_process(o, r);
 		if (r->kind != FA_ROW_OVERFLOW)
@@ -127,13 +132,18 @@ static json_t *snapshot_to_json(const struct fa_snapshot *snap)
 	return root;
 }
 
-char *fa_json_render(const struct fa_snapshot *snap)
+static char *json_render(const struct fa_snapshot *snap, bool active_only)
 {
-	json_t *root = snapshot_to_json(snap);
+	json_t *root = snapshot_to_json(snap, active_only);
 	char *s = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
 
 	json_decref(root);
 	return s;
+}
+
+char *fa_json_render(const struct fa_snapshot *snap)
+{
+	return json_render(snap, false);
 }
 
 struct json_output {
@@ -144,7 +154,7 @@ struct json_output {
 static int json_emit(struct fa_output *out, const struct fa_snapshot *snap)
 {
 	struct json_output *j = (struct json_output *)out;
-	char *s = fa_json_render(snap);
+	char *s = json_render(snap, true);
 
 	if (!s)
 		return -ENOMEM;

@@ -16,9 +16,10 @@ struct fa_output {
 
 /* Plain-text table (-b/--batch, or stdout is not a terminal). */
 struct fa_output *fa_text_open(FILE *f, const struct fa_view_opts *view, int rows);
-/* One JSON object per line (-j/--json). */
+/* One JSON object per line (-j/--json), listing the rows that moved bytes or packets. */
 struct fa_output *fa_json_open(FILE *f);
-/* The JSON object of one snapshot, compact, without newline; malloc'd, NULL on ENOMEM. */
+/* The JSON object of one snapshot, every row, compact, without newline; malloc'd, NULL on
+ * ENOMEM. */
 char *fa_json_render(const struct fa_snapshot *snap);
 /* --json-file PATH: the latest snapshot replaces PATH atomically. NULL with errno set. */
 struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen);

@@ -128,7 +128,7 @@ static int cmp_rows(const void *a, const void *b)
 	return sort_opts->reverse ? -c : c;
 }
 
-static bool row_active(const struct fa_row *r)
+bool fa_row_moved(const struct fa_row *r)
 {
 	return r->delta.rx_bytes || r->delta.tx_bytes || r->delta.rx_packets ||
 	       r->delta.tx_packets;
@@ -152,7 +152,7 @@ int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opt
 		size_t j = 0;
 
 		for (size_t i = 0; i < k; i++)
-			if (row_active(&rows[i]))
+			if (fa_row_moved(&rows[i]))
 				rows[j++] = rows[i];
 		k = j;
 	}

@@ -38,6 +38,9 @@ int fa_sort_parse(const char *s, enum fa_sort *out); /* 0 or -EINVAL */
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
 		  struct fa_row **out, size_t *n);
 
+/* Did the row move bytes or packets this interval? */
+bool fa_row_moved(const struct fa_row *row);
+
 /* Does the row match the text filter (case-insensitive substring of comm, addresses, ports)? */
 bool fa_view_match(const struct fa_row *row, const char *filter);
 
