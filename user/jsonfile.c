@@ -4,15 +4,23 @@
  * written to a temporary file beside PATH, synced, then renamed over PATH: rename() within
  * one directory is atomic, so a reader opens either the old snapshot or the new one, whole,
  * and after a crash PATH still holds a complete snapshot.
+ *
+ * Rendering a large snapshot and fsync() can take longer than an interval, so a writer
+ * thread does both; the collector only leaves a copy of its snapshot. If the writer falls
+ * behind, the newest snapshot replaces the one still waiting: the file skips versions, the
+ * intervals never wait for the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "log.h"
 #include "output.h"
 
 struct jsonfile_output {
@@ -21,6 +29,13 @@ struct jsonfile_output {
 	char *tmpl; /* "<dir>/.<name>.XXXXXX": hidden, so globs over the directory skip it */
 	int dirfd; /* to make the rename itself durable */
 	mode_t mode;
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t wake;
+	struct fa_snapshot pending; /* the newest snapshot not yet written */
+	bool have_pending, stop;
+	int write_err; /* the last failed write's -errno, until emit reports it */
 };
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -38,9 +53,8 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int jsonfile_emit(struct fa_output *out, const struct fa_snapshot *snap)
+static int jsonfile_write(struct jsonfile_output *j, const struct fa_snapshot *snap)
 {
-	struct jsonfile_output *j = (struct jsonfile_output *)out;
 	char *text = fa_json_render(snap);
 	char *tmp = NULL;
 	int fd = -1, err;
@@ -85,12 +99,75 @@ out:
 	return err;
 }
 
+static void *jsonfile_writer(void *arg)
+{
+	struct jsonfile_output *j = arg;
+
+	pthread_mutex_lock(&j->lock);
+	for (;;) {
+		struct fa_snapshot snap;
+		int err;
+
+		while (!j->have_pending && !j->stop)
+			pthread_cond_wait(&j->wake, &j->lock);
+		if (!j->have_pending)
+			break; /* stopping, and the last snapshot is written */
+		snap = j->pending;
+		j->have_pending = false;
+		pthread_mutex_unlock(&j->lock);
+
+		err = jsonfile_write(j, &snap);
+		fa_snapshot_free(&snap);
+
+		pthread_mutex_lock(&j->lock);
+		if (err)
+			j->write_err = err;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+static int jsonfile_emit(struct fa_output *out, const struct fa_snapshot *snap)
+{
+	struct jsonfile_output *j = (struct jsonfile_output *)out;
+	struct fa_snapshot copy;
+	int err;
+
+	if (fa_snapshot_copy(&copy, snap))
+		return -ENOMEM;
+	pthread_mutex_lock(&j->lock);
+	if (j->have_pending)
+		fa_snapshot_free(&j->pending); /* never written: the writer is behind */
+	j->pending = copy;
+	j->have_pending = true;
+	/* a write failure surfaces one interval late, but it surfaces */
+	err = j->write_err;
+	j->write_err = 0;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->lock);
+	return err;
+}
+
 static void jsonfile_close(struct fa_output *out)
 {
 	struct jsonfile_output *j = (struct jsonfile_output *)out;
 
 	if (!j)
 		return;
+	if (j->writer_started) {
+		/* the writer finishes the last snapshot (the final one) before it stops */
+		pthread_mutex_lock(&j->lock);
+		j->stop = true;
+		pthread_cond_signal(&j->wake);
+		pthread_mutex_unlock(&j->lock);
+		pthread_join(j->writer, NULL);
+		if (j->write_err)
+			fa_log("--json-file %s: %s", j->path, strerror(-j->write_err));
+	}
+	if (j->have_pending)
+		fa_snapshot_free(&j->pending);
+	pthread_cond_destroy(&j->wake);
+	pthread_mutex_destroy(&j->lock);
 	if (j->dirfd >= 0)
 		close(j->dirfd);
 	free(j->path);
@@ -103,6 +180,7 @@ struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen)
 	struct jsonfile_output *j = calloc(1, sizeof(*j));
 	char *dcopy = NULL, *bcopy = NULL;
 	const char *dir, *base;
+	sigset_t all, orig;
 	struct stat st;
 	mode_t mask;
 	int e;
@@ -113,6 +191,8 @@ struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	j->dirfd = -1;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_cond_init(&j->wake, NULL);
 	j->base.name = "json-file";
 	j->base.emit = jsonfile_emit;
 	j->base.close = jsonfile_close;
@@ -157,6 +237,17 @@ struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen)
 	mask = umask(0);
 	umask(mask);
 	j->mode = !stat(path, &st) ? st.st_mode & 07777 : 0666 & ~mask;
+
+	/* signals are for the main thread's ppoll(): the writer never takes one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &orig);
+	e = pthread_create(&j->writer, NULL, jsonfile_writer, j);
+	pthread_sigmask(SIG_SETMASK, &orig, NULL);
+	if (e) {
+		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(e));
+		goto fail;
+	}
+	j->writer_started = true;
 	free(dcopy);
 	free(bcopy);
 	return &j->base;
