@@ -192,7 +192,9 @@ char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_ro
 		  const struct fa_tui_table *tab, double iv, const char *user)
 {
 	const struct fa_flow_key *k = &row->key;
-	bool unmatched = row->kind == FA_ROW_UNMATCHED;
+	/* grouping per process adds the unmatched rows up under their pid, 0 */
+	bool unmatched = row->kind == FA_ROW_UNMATCHED ||
+			 (row->kind == FA_ROW_PROCESS && !row->key.pid);
 	bool aggregate = row->kind == FA_ROW_OVERFLOW || row->kind == FA_ROW_PROCESS;
 
 	if (!(iv > 0))

@@ -221,8 +221,15 @@ static void cell_identity_columns(void **state)
 	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "-");
 	assert_string_equal(cell(FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL), "(no process)");
 
+	/* unmatched packets, added up per process, stay "no process" rather than pid 0 */
 	r.kind = FA_ROW_PROCESS;
+	r.key.pid = 0;
+	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "-");
+	assert_string_equal(cell(FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL), "(no process)");
+
+	r.key.pid = 4242;
 	r.nflows = 3;
+	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "4242");
 	assert_string_equal(cell(FA_TUI_COL_FLOWS, &r, &flow_tab, 1, NULL), "3");
 }
 
