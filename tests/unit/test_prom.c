@@ -427,6 +427,39 @@ static void test_hostile_comm_round_trips_through_json(void **state)
 	free(text);
 }
 
+static void test_listen_address_errors_say_why(void **state)
+{
+	static const struct {
+		const char *listen, *why;
+	} bad[] = {
+		{ "80000", "1..65535" },
+		{ "0", "1..65535" },
+		{ "http", "1..65535" },
+		{ "127.0.0.1:", "1..65535" },
+		{ "::1:9100", "brackets" },
+		{ ":9100", "give an address" },
+		{ "[::1]9100", "[IPV6]:PORT" },
+		{ "[::1:9100", "[IPV6]:PORT" },
+		{ "[127.0.0.1]:9100", "127.0.0.1" },
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fa_output *o = fa_prom_open(bad[i].listen, false, err, sizeof(err));
+
+		if (o)
+			o->close(o);
+		assert_null(o);
+#ifdef FA_NO_HTTP
+		assert_non_null(strstr(err, "static build"));
+#else
+		if (!strstr(err, bad[i].why))
+			fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].listen, err, bad[i].why);
+#endif
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_comm_is_escaped_in_labels),
 		cmocka_unit_test(test_escape_label_never_splits_an_escape),
 		cmocka_unit_test(test_hostile_comm_round_trips_through_json),
+		cmocka_unit_test(test_listen_address_errors_say_why),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
