@@ -15,6 +15,8 @@ pk_cleanup() {
 	rm -rf "$PK_TMP"
 }
 trap pk_cleanup EXIT
+# PK_KEEP=1: leave the namespaces and outputs (in $PK_TMP) behind, to look at a failure
+[ -z "${PK_KEEP:-}" ] || trap - EXIT
 
 pk_fail() {
 	echo "FAIL: $*" >&2
