@@ -3,7 +3,8 @@
 # A stock Prometheus (Debian's package) scrapes flowacct --prometheus every second. A
 # generator whose byte counts are exact (it counts what its own calls moved) talks to a
 # sink over loopback TCP; Prometheus's HTTP API must then return exactly those bytes for
-# the generator's process, and the top-talkers query of docs/prometheus.md must list it.
+# the generator's process and flow, and the top-talkers queries of docs/prometheus.md
+# must list it.
 # A process with a hostile name arrives in Prometheus escaped, as in the JSON output.
 # Also: /metrics passes promtool's lint, other paths are 404, the content type is 0.0.4,
 # and stalled HTTP clients delay neither the intervals nor other scrapes.
@@ -132,7 +133,7 @@ fa_port=$(free_port)
 prom_port=$(free_port)
 metrics=http://127.0.0.1:$fa_port/metrics
 
-"$flowacct" -b --prometheus "127.0.0.1:$fa_port" 1 >"$tmp/flowacct.log" 2>&1 &
+"$flowacct" -b --prometheus "127.0.0.1:$fa_port" --prometheus-flows 1 >"$tmp/flowacct.log" 2>&1 &
 pids+=($!)
 fa_pid=$!
 for _ in $(seq 100); do
@@ -278,6 +279,11 @@ wait_value "flowacct_process_rx_bytes_total{$gen}" "$recv_bytes"
 wait_value "flowacct_process_rx_bytes_total{$sink}" "$send_bytes"
 wait_value "flowacct_process_tx_bytes_total{$sink}" "$recv_bytes"
 wait_value "up{job=\"flowacct\"}" 1
+# --prometheus-flows: the generator's one flow, with its endpoints as labels
+main_port=$(cat "$tmp/main.port")
+wait_value "flowacct_flow_tx_bytes_total{$gen,raddr=\"127.0.0.1\",rport=\"$main_port\"}" \
+	"$send_bytes"
+wait_value "count(flowacct_flow_rx_bytes_total{pid=\"$gen_pid\"})" 1
 
 # The hostile name arrives in Prometheus as flowacct's escaped form of it, the same
 # string the JSON output carries; its bytes are exact too.
