@@ -15,8 +15,9 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 {
 	(void)listen;
 	(void)flows;
-	snprintf(err, errlen, "this static build has no Prometheus endpoint "
-			      "(libmicrohttpd is not linked); use the dynamically linked flowacct");
+	snprintf(err, errlen,
+		 "this static build has no Prometheus endpoint "
+		 "(libmicrohttpd is not linked); use the dynamically linked flowacct");
 	return NULL;
 }
 
@@ -33,9 +34,9 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 #include <string.h>
 #include "prom.h"
 
-#define PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define PROM_CONTENT_TYPE	  "text/plain; version=0.0.4; charset=utf-8"
 /* Scrapers are few; the limits only keep a misbehaving client from piling up sockets. */
-#define PROM_MAX_CONNECTIONS 32U
+#define PROM_MAX_CONNECTIONS	  32U
 #define PROM_CONNECTION_TIMEOUT_S 10U
 
 /* One rendered page, shared by the responses still sending it. */
@@ -99,9 +100,8 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned int st
 }
 
 static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn, const char *url,
-				   const char *method, const char *version,
-				   const char *upload_data, size_t *upload_data_size,
-				   void **con_cls)
+				   const char *method, const char *version, const char *upload_data,
+				   size_t *upload_data_size, void **con_cls)
 {
 	struct prom_output *p = cls;
 	struct MHD_Response *resp;
@@ -195,8 +195,7 @@ out:
 }
 
 /* [ADDR:]PORT, ADDR a name, an IPv4 address or a bracketed IPv6 one: "[::1]:9100". */
-static int listen_parse(const char *listen, struct sockaddr_storage *ss, char *err,
-			size_t errlen)
+static int listen_parse(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
 {
 	char host[256] = "127.0.0.1";
 	const char *port = listen, *colon;
@@ -295,12 +294,14 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &orig);
 	/* the logger first: options before it would log their errors to stderr */
+	/* clang-format off */
 	p->mhd = MHD_start_daemon(mhd_flags, port, NULL, NULL, prom_handle, p,
 				  MHD_OPTION_EXTERNAL_LOGGER, prom_log, p,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, PROM_MAX_CONNECTIONS,
 				  MHD_OPTION_CONNECTION_TIMEOUT, PROM_CONNECTION_TIMEOUT_S,
 				  MHD_OPTION_END);
+	/* clang-format on */
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 	pthread_mutex_lock(&p->lock);
 	p->start_err = NULL;

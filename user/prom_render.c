@@ -42,9 +42,8 @@ _Static_assert(sizeof(struct fa_counts) == NCOUNTERS * sizeof(__u64),
 
 /* Indexed by enum fa_drop; a counter added there without help here still gets exported. */
 static const char *const drop_help[FA_DROP_MAX] = {
-	[FA_DROP_FLOW_TABLE_FULL] =
-		"Send/receive calls whose flow did not fit in the flow table "
-		"(their bytes are in the process's proto=\"unknown\" series)",
+	[FA_DROP_FLOW_TABLE_FULL] = "Send/receive calls whose flow did not fit in the flow table "
+				    "(their bytes are in the process's proto=\"unknown\" series)",
 	[FA_DROP_FLOWS_DROPPED] = "Distinct flows that did not fit in the flow table",
 	[FA_DROP_OVERFLOW_TABLE_FULL] =
 		"Calls that fit neither their flow nor their process's overflow row",
@@ -97,19 +96,14 @@ char *fa_prom_escape_label(char *dst, size_t dstlen, const char *src)
 	if (!dstlen)
 		return dst;
 	for (; *src; src++) {
-		const char *esc = *src == '\\' ? "\\\\" :
-				  *src == '"'  ? "\\\"" :
-				  *src == '\n' ? "\\n" :
-						 NULL;
-		size_t n = esc ? 2 : 1;
+		char c = *src;
+		bool esc = c == '\\' || c == '"' || c == '\n';
 
-		if (o + n >= dstlen)
+		if (o + 1 + esc >= dstlen)
 			break; /* never split an escape */
 		if (esc)
-			memcpy(dst + o, esc, 2);
-		else
-			dst[o] = *src;
-		o += n;
+			dst[o++] = '\\';
+		dst[o++] = c == '\n' ? 'n' : c;
 	}
 	dst[o] = '\0';
 	return dst;
@@ -151,8 +145,7 @@ static void labels_flow(char *buf, const struct fa_row *r)
 		 "pid=\"%u\",uid=\"%u\",comm=\"%s\",proto=\"%s\",family=\"%s\","
 		 "laddr=\"%s\",lport=\"%u\",raddr=\"%s\",rport=\"%u\"",
 		 r->key.pid, r->uid, comm_label(comm, sizeof(comm), r), proto_label(r->key.proto),
-		 fa_family_name(family), l, r->key.lport, rem,
-		 r->key.rport);
+		 fa_family_name(family), l, r->key.lport, rem, r->key.rport);
 }
 
 static void labels_unmatched(char *buf, const struct fa_row *r)
@@ -283,8 +276,8 @@ static void put_globals(FILE *f, const struct fa_snapshot *snap)
 		if (c->packets && !snap->packets)
 			continue;
 		snprintf(name, sizeof(name), "flowacct_%s_total", c->name);
-		snprintf(help, sizeof(help),
-			 "%s, every process and unattributed traffic added up.", c->help);
+		snprintf(help, sizeof(help), "%s, every process and unattributed traffic added up.",
+			 c->help);
 		put_family(f, name, "counter", help);
 		fprintf(f, "%s %llu\n", name, (unsigned long long)cfield(&snap->total, c->off));
 	}

@@ -20,8 +20,8 @@
  * a terminal escape sequence and bytes that are not UTF-8. */
 static const char hostile_comm[FA_COMM_LEN] = "a\"b\\c\nd\x1b[31m\xff\xfe}";
 
-static struct fa_row flow_row(__u32 pid, const char *comm, __u8 proto, __u16 lport,
-			      __u64 rx_total, __u64 rx_delta)
+static struct fa_row flow_row(__u32 pid, const char *comm, __u8 proto, __u16 lport, __u64 rx_total,
+			      __u64 rx_delta)
 {
 	struct fa_row r = { .kind = FA_ROW_FLOW, .uid = 1000 };
 
@@ -191,8 +191,12 @@ static size_t curl_rows(struct fa_row rows[4])
 	rows[0] = flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100);
 	rows[1] = flow_row(42, "curl", FA_PROTO_TCP, 5001, 50, 50);
 	rows[2] = flow_row(42, "curl", FA_PROTO_UDP, 5002, 7, 7);
-	rows[3] = (struct fa_row){ .kind = FA_ROW_OVERFLOW, .key.pid = 42, .comm = "curl",
-				   .uid = 1000, .total.rx_bytes = 9, .delta.rx_bytes = 9 };
+	rows[3] = (struct fa_row){ .kind = FA_ROW_OVERFLOW,
+				   .key.pid = 42,
+				   .comm = "curl",
+				   .uid = 1000,
+				   .total.rx_bytes = 9,
+				   .delta.rx_bytes = 9 };
 	return 4;
 }
 
@@ -206,7 +210,8 @@ static void test_page_is_valid_exposition_format(void **state)
 	(void)state;
 	curl_rows(rows);
 	rows[4] = flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1);
-	rows[5] = (struct fa_row){ .kind = FA_ROW_UNMATCHED, .key.proto = FA_PROTO_UDP,
+	rows[5] = (struct fa_row){ .kind = FA_ROW_UNMATCHED,
+				   .key.proto = FA_PROTO_UDP,
 				   .total.rx_packets = 3 };
 	snap = snapshot_of(rows, 6);
 	snap.packets = true;
@@ -229,15 +234,20 @@ static void test_process_series_add_up_flows_by_protocol(void **state)
 
 	(void)state;
 	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"), 150);
+				      "comm=\"curl\",proto=\"tcp\"}"),
+			 150);
 	assert_int_equal(sample(page, "flowacct_process_tx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"), 300);
+				      "comm=\"curl\",proto=\"tcp\"}"),
+			 300);
 	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"udp\"}"), 7);
+				      "comm=\"curl\",proto=\"udp\"}"),
+			 7);
 	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"unknown\"}"), 9);
+				      "comm=\"curl\",proto=\"unknown\"}"),
+			 9);
 	assert_int_equal(sample(page, "flowacct_process_rx_calls_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"), 2);
+				      "comm=\"curl\",proto=\"tcp\"}"),
+			 2);
 	assert_int_equal(sample(page, "flowacct_rx_bytes_total"), 166);
 	free(page);
 	fa_prom_state_free(st);
@@ -296,7 +306,8 @@ static void test_flow_series_only_when_asked(void **state)
 	assert_int_equal(sample(page, "flowacct_flow_rx_bytes_total{pid=\"42\",uid=\"1000\","
 				      "comm=\"curl\",proto=\"tcp\",family=\"ipv4\","
 				      "laddr=\"127.0.0.1\",lport=\"5000\",raddr=\"10.0.0.9\","
-				      "rport=\"443\"}"), 100);
+				      "rport=\"443\"}"),
+			 100);
 	free(page);
 	fa_prom_state_free(st);
 }
@@ -322,7 +333,8 @@ static void test_packet_series_only_with_packets(void **state)
 	page = render(st, &snap, false);
 	assert_int_equal(sample(page, "flowacct_unmatched_rx_packets_total{proto=\"udp\"}"), 7);
 	assert_int_equal(sample(page, "flowacct_process_tx_packets_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"), 5);
+				      "comm=\"curl\",proto=\"tcp\"}"),
+			 5);
 	/* unmatched packets are not a process */
 	assert_null(strstr(page, "pid=\"0\""));
 	free(page);
@@ -347,8 +359,10 @@ static void test_loss_counters_and_build_info(void **state)
 	}
 	assert_int_equal(sample(page, "flowacct_flows"), 12);
 	assert_int_equal(sample(page, "flowacct_processes"), 3);
-	snprintf(name, sizeof(name), "flowacct_build_info{version=\"%s\",backend=\"fentry\","
-				     "packets=\"false\"}", FA_VERSION);
+	snprintf(name, sizeof(name),
+		 "flowacct_build_info{version=\"%s\",backend=\"fentry\","
+		 "packets=\"false\"}",
+		 FA_VERSION);
 	assert_int_equal(sample(page, name), 1);
 	free(page);
 	fa_prom_state_free(st);
