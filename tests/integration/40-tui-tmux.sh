@@ -13,10 +13,11 @@
 # by name and port (Esc cancels, empty clears); `a` hides idle rows; `g` groups per
 # process and adds up; `p` freezes the view while counting goes on; `+`/`-` change the
 # interval; scrolling; help; a narrow terminal drops columns and nothing wraps; the
-# hostile name shows escaped; an exited process is dimmed; losses show in red; and `q`,
-# SIGTERM and SIGSEGV all leave a usable terminal (main screen, cursor shown, echo and
-# canonical input on).
-set -euo pipefail
+# hostile name shows escaped; an exited process is dimmed; losses show in red; --packets
+# adds packet rates; and `q`, SIGTERM and SIGSEGV all leave a usable terminal (main
+# screen, cursor shown, echo and canonical input on).
+set -eEuo pipefail
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 flowacct=${FLOWACCT:-$root/flowacct}
 sock=fa-tui-$$
@@ -125,8 +126,9 @@ peer() {
 cap() { tm capture-pane -p -t "$session"; }
 # the table: the lines under the column titles (line 5), blank lines left out
 rows() { cap | awk 'NR > 5 && NF'; }
-names() { rows | grep -o 'tuig_[a-z]*' | tr '\n' ' ' | sed 's/ $//'; }
-row_of() { rows | grep -- "$1" | head -1; }
+# names of the rows, in order; empty (not a failure) while there are none yet
+names() { rows | { grep -o 'tuig_[a-z]*' || true; } | tr '\n' ' ' | sed 's/ $//'; }
+row_of() { rows | { grep -- "$1" || true; } | sed -n "${2:-1}p"; } # text [nth]
 
 wait_for() { # ERE [seconds]: until the screen matches
 	local deadline=$((SECONDS + ${2:-10}))
@@ -167,6 +169,17 @@ expect_first() { # "name1 name2 ..." (prefix of the row names, in order) what
 		sleep 0.3
 	done
 	fail "$2: rows are '$got', expected them to begin with '$1'"
+}
+
+expect_tail() { # row-text nth nfields expected what: the row's last nfields, once settled
+	local deadline=$((SECONDS + 6)) got= f
+	while :; do
+		f=($(row_of "$1" "$2"))
+		got="${f[*]: -$3}"
+		[ "$got" = "$4" ] && return 0
+		[ $SECONDS -lt $deadline ] || fail "$5: '$got', expected '$4'"
+		sleep 0.3
+	done
 }
 
 # the shell in the pane is how a person would see the terminal after flowacct leaves
@@ -238,21 +251,14 @@ cap | grep -qF '\x1b[31mtuig_evil\x07' || fail "the hostile process name is not 
 keys b
 wait_for 'exact bytes'
 for i in 1 2; do
-	line=$(rows | grep tuig_xcli | sed -n "${i}p")
-	set -- $line
-	[ "${*: -2}" = "654321 123456" ] || fail "tuig_xcli flow $i: RX/TX totals '${*: -2}', expected 654321 123456"
-	line=$(rows | grep tuig_xsrv | sed -n "${i}p")
-	set -- $line
-	[ "${*: -2}" = "123456 654321" ] || fail "tuig_xsrv flow $i: RX/TX totals '${*: -2}', expected 123456 654321"
+	expect_tail tuig_xcli "$i" 2 "654321 123456" "tuig_xcli flow $i: RX/TX totals"
+	expect_tail tuig_xsrv "$i" 2 "123456 654321" "tuig_xsrv flow $i: RX/TX totals"
 done
-set -- $(row_of tuig_evil)
-[ "${*: -2}" = "5000 5000" ] || fail "tuig_evil: totals '${*: -2}', expected 5000 5000"
+expect_tail tuig_evil 1 2 "5000 5000" "tuig_evil: RX/TX totals"
 keys b
 wait_gone 'exact bytes'
-set -- $(row_of tuig_xcli)
-[ "${*: -4}" = "639 KiB 121 KiB" ] || fail "tuig_xcli in human units: '${*: -4}', expected 639 KiB 121 KiB"
-set -- $(row_of tuig_evil)
-[ "${*: -4}" = "4.9 KiB 4.9 KiB" ] || fail "tuig_evil in human units: '${*: -4}', expected 4.9 KiB 4.9 KiB"
+expect_tail tuig_xcli 1 4 "639 KiB 121 KiB" "tuig_xcli in human units"
+expect_tail tuig_evil 1 4 "4.9 KiB 4.9 KiB" "tuig_evil in human units"
 
 ### every sort key reorders the rows
 keys R
@@ -330,11 +336,8 @@ expect_names "tuig_evil tuig_down tuig_downsrv tuig_up tuig_upsrv tuig_xcli tuig
 cap | grep -q LOCAL && fail "per-process view still shows LOCAL"
 keys b
 wait_for 'exact bytes'
-set -- $(row_of tuig_xcli)
-[ "${*: -5}" = "2 0 0 1308642 246912" ] ||
-	fail "tuig_xcli per process: FLOWS, rates, totals '${*: -5}', expected 2 0 0 1308642 246912"
-set -- $(row_of tuig_evil)
-[ "${*: -2}" = "10000 10000" ] || fail "tuig_evil per process: totals '${*: -2}', expected 10000 10000"
+expect_tail tuig_xcli 1 5 "2 0 0 1308642 246912" "tuig_xcli per process: FLOWS, rates, totals"
+expect_tail tuig_evil 1 2 "10000 10000" "tuig_evil per process: totals"
 keys g
 wait_for 'by flow' 3
 wait_for 'LOCAL' 3
@@ -425,8 +428,15 @@ kill -TERM "$fa_pid"
 [ "$(exit_status)" = 0 ] || fail "flowacct exited with $(exit_status) after SIGTERM"
 terminal_is_sane "after SIGTERM"
 
-### a crash: the handler restores the terminal, then the signal kills as it would have
-start_flowacct --filter tuig_
+### --packets adds packet-rate columns; then a crash: the handler restores the terminal,
+### then the signal kills as it would have
+start_flowacct --filter tuig_ --packets
+wait_for 'RX total   TX total   RXpkt/s   TXpkt/s' 5
+deadline=$((SECONDS + 10))
+until set -- $(row_of 'tuig_up ') && [ $# -gt 2 ] && [ "${!#}" -gt 0 ]; do
+	[ $SECONDS -lt $deadline ] || fail "no TX packets per second for the tuig_up stream"
+	sleep 0.3
+done
 kill -SEGV "$fa_pid"
 [ "$(exit_status)" = 139 ] || fail "flowacct exited with $(exit_status) after SIGSEGV, expected 139"
 terminal_is_sane "after SIGSEGV"
