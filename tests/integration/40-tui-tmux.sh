@@ -109,7 +109,7 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# peer NAME MODE PORT SEND RATE CONNS: starts one, records its pid in pid_NAME-ish vars
+# starts a peer in the background (its pid in last_pid); waits until a listener listens
 peer() {
 	python3 "$tmp/peer.py" "$@" >"$tmp/$1.out" 2>&1 &
 	pids+=($!)
