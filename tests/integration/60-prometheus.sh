@@ -315,3 +315,13 @@ echo "$top"
 grep -q "^{\"comm\": \"fa_promgen\", \"pid\": \"$gen_pid\"} [1-9]" <<<"$top" ||
 	fail "the generator is not among the top talkers by rate"
 echo "PASS: Prometheus $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3) found the generator's exact bytes"
+
+# A process that exits leaves the page a few intervals later (its series goes stale).
+kill "$gen_pid"
+for i in $(seq 30); do
+	curl -sf "$metrics" >"$tmp/after.txt" || fail "scrape after the generator exited"
+	grep -q "pid=\"$gen_pid\"" "$tmp/after.txt" || break
+	sleep 0.5
+done
+grep -q "pid=\"$gen_pid\"" "$tmp/after.txt" && fail "the exited generator's series stay on the page"
+echo "PASS: the exited generator's series left the page after about $((i / 2)) s"
