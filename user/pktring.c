@@ -387,14 +387,15 @@ static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, char
 		snprintf(err, errlen, "AF_PACKET socket: %s", strerror(errno));
 		return -errno;
 	}
-	if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) &&
-	    version == TPACKET_V3) {
+	ret = setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version));
+	if (ret && version == TPACKET_V3) {
 		/* kernels before 3.2 have no V3: V2 does the same job frame by frame */
 		version = TPACKET_V2;
-		if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version))) {
-			snprintf(err, errlen, "PACKET_VERSION: %s", strerror(errno));
-			return -errno;
-		}
+		ret = setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version));
+	}
+	if (ret) {
+		snprintf(err, errlen, "PACKET_VERSION: %s", strerror(errno));
+		return -errno;
 	}
 	r->version = version;
 	if (ring_attach_filter(r->fd, o->snaplen)) {
