@@ -21,8 +21,8 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define HEADER_LINES 5 /* three of header, the status or prompt line, the column titles */
-#define FILTER_LEN 128
+#define HEADER_LINES   5 /* three of header, the status or prompt line, the column titles */
+#define FILTER_LEN     128
 #define USER_CACHE_MAX 1024
 
 enum { PAIR_LOSS = 1, PAIR_SORTED };
@@ -179,8 +179,9 @@ static void draw_header(struct fa_tui *t)
 		localtime_r(&s->ts.tv_sec, &tm);
 		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	}
-	snprintf(line, sizeof(line), "flowacct %s  interval %gs  backend %s  flows %u  processes %u",
-		 clock, t->interval, t->have_shown && s->backend ? s->backend : "-",
+	snprintf(line, sizeof(line),
+		 "flowacct %s  interval %gs  backend %s  flows %u  processes %u", clock,
+		 t->interval, t->have_shown && s->backend ? s->backend : "-",
 		 t->have_shown ? s->nflows : 0, t->have_shown ? s->nprocs : 0);
 	put(0, 0, line);
 	if (t->paused) {
@@ -203,7 +204,7 @@ static void draw_header(struct fa_tui *t)
 		if (!s->drops[i])
 			continue;
 		if (!lossy) {
-			/* losses must not go unnoticed: red where there is colour, inverse elsewhere */
+			/* losses must not go unnoticed: red, or inverse without colour */
 			attron(t->colors ? COLOR_PAIR(PAIR_LOSS) | A_BOLD : A_REVERSE | A_BOLD);
 			put(2, 0, "LOSS:");
 			x = 5;
@@ -233,7 +234,8 @@ static void draw_status(struct fa_tui *t, size_t first, size_t shown, size_t n)
 	if (t->view.filter)
 		snprintf(quoted, sizeof(quoted), "'%s'",
 			 fa_escape(esc, sizeof(esc), t->filter, sizeof(t->filter)));
-	snprintf(line, sizeof(line), "sort %s%s  by %s  filter %s%s  rows %zu-%zu of %zu  "
+	snprintf(line, sizeof(line),
+		 "sort %s%s  by %s  filter %s%s  rows %zu-%zu of %zu  "
 		 "(h help, q quit)",
 		 fa_sort_names[t->view.sort], t->view.reverse ? " reversed" : "",
 		 t->view.group == FA_GROUP_PROCESS ? "process" : "flow", quoted,
@@ -252,7 +254,7 @@ static void draw_help(void)
 		"  o, T   sort by RX/s + TX/s         P      sort by PID",
 		"  n      sort by name (COMM)         < >    sort by the column to the left/right",
 		"  R      reverse the sort order      g      one row per flow / per process",
-		"  /      filter by name, address or port (Enter applies, Esc cancels, empty clears)",
+		"  /      filter by name, address or port; Enter applies (empty: all), Esc cancels",
 		"  a      only rows that moved bytes this interval, or all",
 		"  b      exact byte counts, or KiB/MiB/GiB",
 		"  p      pause the view (counting goes on; the header says PAUSED)",
@@ -261,10 +263,10 @@ static void draw_help(void)
 		"  Ctrl-L redraw the screen           h ?    this help",
 		"  q      quit",
 		"",
-		"Columns: RX/s and TX/s are this interval's rates; RX total and TX total count since",
-		"flowacct started. 'v' or '^' after a title: the rows are sorted on that column,",
-		"descending or ascending (sorting by total marks both RX/s and TX/s).",
-		"Dimmed rows belong to processes that have exited; they leave after a few intervals.",
+		"RX/s and TX/s: this interval's rates. RX total and TX total: since start.",
+		"'v' or '^' after a title: the rows are sorted on it, descending or ascending",
+		"(sorting by total marks both RX/s and TX/s).",
+		"Dimmed rows: the process has exited; they leave after a few intervals.",
 		"",
 		"Press any key to return.",
 	};
@@ -277,7 +279,10 @@ static void measure(struct fa_tui *t, const struct fa_row *rows, size_t n,
 		    const struct fa_tui_table *tab)
 {
 	static const enum fa_tui_col measured[] = {
-		FA_TUI_COL_USER, FA_TUI_COL_COMM, FA_TUI_COL_LOCAL, FA_TUI_COL_REMOTE,
+		FA_TUI_COL_USER,
+		FA_TUI_COL_COMM,
+		FA_TUI_COL_LOCAL,
+		FA_TUI_COL_REMOTE,
 	};
 	char cell[FA_TUI_CELL_LEN];
 
@@ -297,7 +302,8 @@ static void measure(struct fa_tui *t, const struct fa_row *rows, size_t n,
 
 static void draw_table(struct fa_tui *t)
 {
-	struct fa_tui_table tab = { .group = t->view.group, .packets = t->shown.packets,
+	struct fa_tui_table tab = { .group = t->view.group,
+				    .packets = t->shown.packets,
 				    .exact = t->exact };
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
 	char cell[FA_TUI_CELL_LEN], fit[FA_TUI_CELL_LEN];
@@ -342,7 +348,8 @@ static void draw_table(struct fa_tui *t)
 	if (!t->have_shown)
 		put(HEADER_LINES, 0, "waiting for the first interval...");
 	else if (!n)
-		put(HEADER_LINES, 0, t->view.filter ? "no rows match the filter" : "no traffic yet");
+		put(HEADER_LINES, 0,
+		    t->view.filter ? "no rows match the filter" : "no traffic yet");
 	for (size_t i = 0; i < shown; i++) {
 		const struct fa_row *r = &rows[first + i];
 		int y = HEADER_LINES + i;

@@ -38,7 +38,10 @@ static const struct col_def cols[FA_TUI_COL_MAX] = {
 
 /* Spare width goes to the columns whose content is longest, most useful first. */
 static const enum fa_tui_col grow_order[] = {
-	FA_TUI_COL_COMM, FA_TUI_COL_REMOTE, FA_TUI_COL_LOCAL, FA_TUI_COL_USER,
+	FA_TUI_COL_COMM,
+	FA_TUI_COL_REMOTE,
+	FA_TUI_COL_LOCAL,
+	FA_TUI_COL_USER,
 };
 
 /* The order `<` and `>` walk, following the columns left to right. */
@@ -193,8 +196,8 @@ char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_ro
 {
 	const struct fa_flow_key *k = &row->key;
 	/* grouping per process adds the unmatched rows up under their pid, 0 */
-	bool unmatched = row->kind == FA_ROW_UNMATCHED ||
-			 (row->kind == FA_ROW_PROCESS && !row->key.pid);
+	bool unmatched =
+		row->kind == FA_ROW_UNMATCHED || (row->kind == FA_ROW_PROCESS && !row->key.pid);
 	bool aggregate = row->kind == FA_ROW_OVERFLOW || row->kind == FA_ROW_PROCESS;
 
 	if (!(iv > 0))

@@ -31,8 +31,8 @@ static struct fa_row make_row(void)
 }
 
 /* One cell's text; the buffer is reused by the next call. */
-static const char *cell(enum fa_tui_col col, const struct fa_row *r,
-			const struct fa_tui_table *tab, double iv, const char *user)
+static const char *cell(enum fa_tui_col col, const struct fa_row *r, const struct fa_tui_table *tab,
+			double iv, const char *user)
 {
 	static char buf[FA_TUI_CELL_LEN];
 
@@ -100,7 +100,9 @@ static void layout_narrow_terminal_drops_least_important_first(void **state)
 static void layout_never_extends_past_the_width(void **state)
 {
 	static const int want[FA_TUI_COL_MAX] = {
-		[FA_TUI_COL_COMM] = 64, [FA_TUI_COL_LOCAL] = 47, [FA_TUI_COL_REMOTE] = 47,
+		[FA_TUI_COL_COMM] = 64,
+		[FA_TUI_COL_LOCAL] = 47,
+		[FA_TUI_COL_REMOTE] = 47,
 		[FA_TUI_COL_USER] = 32,
 	};
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
@@ -153,7 +155,8 @@ static void layout_process_view_shows_flows_not_addresses(void **state)
 static void layout_spare_width_fits_long_names_and_addresses(void **state)
 {
 	static const int want[FA_TUI_COL_MAX] = {
-		[FA_TUI_COL_COMM] = 30, [FA_TUI_COL_REMOTE] = 40,
+		[FA_TUI_COL_COMM] = 30,
+		[FA_TUI_COL_REMOTE] = 40,
 	};
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
 	int n;
@@ -270,8 +273,7 @@ static void fit_pads_cuts_and_keeps_ports(void **state)
 	(void)state;
 	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "12", 5, true, false), "   12");
 	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "ab", 5, false, false), "ab   ");
-	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "firefox-bin", 6, false, false),
-			    "firef~");
+	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "firefox-bin", 6, false, false), "firef~");
 	/* an address keeps its port, the part that tells flows apart */
 	assert_string_equal(fa_tui_fit(buf, sizeof(buf), "[2001:db8::1234]:443", 10, false, true),
 			    "~1234]:443");
