@@ -14,11 +14,7 @@ pk_probe_start "$ns" "$PK_TMP/v2" -V 2
 i=0
 for addr in 127.0.0.1 ::1; do
 	for size in 1 3000000; do
-		port=$((5300 + i))
-		ip netns exec "$ns" "$GEN" tcp-server $port 100000 >"$PK_TMP/srv$i" &
-		sleep 0.2
-		ip netns exec "$ns" "$GEN" tcp-client "$addr" $port $size >"$PK_TMP/cli$i"
-		wait $!
+		pk_tcp "$ns" "$ns" "$addr" $((5300 + i)) $size 100000 $i
 		i=$((i + 1))
 	done
 done

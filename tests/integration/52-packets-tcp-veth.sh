@@ -24,11 +24,7 @@ pk_probe_start "$b" "$PK_TMP/b-v2" -V 2
 i=0
 for addr in 10.77.0.2 fd00::2; do
 	for size in 1 2000000; do
-		port=$((5400 + i))
-		ip netns exec "$b" "$GEN" tcp-server $port 300000 >"$PK_TMP/srv$i" &
-		sleep 0.2
-		ip netns exec "$a" "$GEN" tcp-client "$addr" $port $size >"$PK_TMP/cli$i"
-		wait $!
+		pk_tcp "$b" "$a" "$addr" $((5400 + i)) $size 300000 $i
 		i=$((i + 1))
 	done
 done

@@ -39,11 +39,7 @@ pk_probe_start "$lo" "$PK_TMP/lo-v3" -V 3
 pk_probe_start "$lo" "$PK_TMP/lo-v2" -V 2
 i=0
 for addr in 127.0.0.1 ::1; do
-	ip netns exec "$lo" "$GEN" udp-recv $((5500 + i)) $n 2000 >"$PK_TMP/recv$i" &
-	sleep 0.2
-	ip netns exec "$lo" "$GEN" udp-send "$addr" $((5500 + i)) $n 200 100 >"$PK_TMP/send$i"
-	wait $!
-	grep -q "received=$n" "$PK_TMP/recv$i" || pk_fail "receiver got $(cat "$PK_TMP/recv$i")"
+	pk_udp "$lo" "$lo" "$addr" $((5500 + i)) $n 200 100 $i
 	i=$((i + 1))
 done
 pk_probe_stop_all
@@ -67,20 +63,16 @@ pk_probe_start "$a" "$PK_TMP/a-v3" -V 3 -i pk-a
 pk_probe_start "$b" "$PK_TMP/b-v2" -V 2 -i pk-b
 i=0
 for addr in 10.78.0.2 fd00::2; do
-	ip netns exec "$b" "$GEN" udp-recv $((5600 + i)) $n 2000 >"$PK_TMP/frecv$i" &
-	sleep 0.2
-	ip netns exec "$a" "$GEN" udp-send "$addr" $((5600 + i)) $n 3000 50 >"$PK_TMP/fsend$i"
-	wait $!
-	grep -q "received=$n" "$PK_TMP/frecv$i" || pk_fail "receiver got $(cat "$PK_TMP/frecv$i")"
+	pk_udp "$b" "$a" "$addr" $((5600 + i)) $n 3000 50 f$i
 	i=$((i + 1))
 done
 pk_probe_stop_all
 # IPv4: 3 headers of 20 + 3008 bytes of UDP; IPv6: 3 headers of 40 + 3 fragment headers of
 # 8 + 3008 bytes of UDP
-pk_check_udp "$PK_TMP/a-v3" "$(grep '^udp' "$PK_TMP/fsend0")" 3 $((3 * 20 + 3008))
-pk_check_udp "$PK_TMP/a-v3" "$(grep '^udp' "$PK_TMP/fsend1")" 3 $((3 * 48 + 3008))
+pk_check_udp "$PK_TMP/a-v3" "$(grep '^udp' "$PK_TMP/sendf0")" 3 $((3 * 20 + 3008))
+pk_check_udp "$PK_TMP/a-v3" "$(grep '^udp' "$PK_TMP/sendf1")" 3 $((3 * 48 + 3008))
 for j in 0 1; do
-	line=$(grep '^udp' "$PK_TMP/fsend$j")
+	line=$(grep '^udp' "$PK_TMP/sendf$j")
 	l=$(pk_field "$line" local)
 	r=$(pk_field "$line" remote)
 	fr=$(pk_flow "$PK_TMP/b-v2" udp "$r" "$l")

@@ -37,14 +37,8 @@ for v in 3 2; do
 	i=0
 	for addr in 127.0.0.1 ::1; do
 		port=$((5800 + 10 * v + i))
-		ip netns exec "$ns" "$GEN" tcp-server $port 100000 >"$PK_TMP/srv$v$i" &
-		sleep 0.2
-		ip netns exec "$ns" "$GEN" tcp-client "$addr" $port 2000000 >"$PK_TMP/cli$v$i"
-		wait $!
-		ip netns exec "$ns" "$GEN" udp-recv $((port + 5)) 500 2000 >"$PK_TMP/recv$v$i" &
-		sleep 0.2
-		ip netns exec "$ns" "$GEN" udp-send "$addr" $((port + 5)) 500 100 50 >"$PK_TMP/send$v$i"
-		wait $!
+		pk_tcp "$ns" "$ns" "$addr" $port 2000000 100000 $v$i
+		pk_udp "$ns" "$ns" "$addr" $((port + 5)) 500 100 50 $v$i
 		i=$((i + 1))
 	done
 	sleep 1 # past the V3 block timeout and one more interval

@@ -91,6 +91,25 @@ pk_probe_stop_all() {
 	PK_PIDS=()
 }
 
+# pk_tcp SERVER_NS CLIENT_NS ADDR PORT BYTES REPLY_BYTES TAG: one connection, the
+# generators' lines in $PK_TMP/srvTAG and $PK_TMP/cliTAG.
+pk_tcp() {
+	ip netns exec "$1" "$GEN" tcp-server "$4" "$6" >"$PK_TMP/srv$7" &
+	sleep 0.2
+	ip netns exec "$2" "$GEN" tcp-client "$3" "$4" "$5" >"$PK_TMP/cli$7"
+	wait $! || pk_fail "tcp-server $4 failed"
+}
+
+# pk_udp RECV_NS SEND_NS ADDR PORT COUNT SIZE PACE TAG: COUNT datagrams, all of which
+# must arrive; lines in $PK_TMP/recvTAG and $PK_TMP/sendTAG.
+pk_udp() {
+	ip netns exec "$1" "$GEN" udp-recv "$4" "$5" 2000 >"$PK_TMP/recv$8" &
+	sleep 0.2
+	ip netns exec "$2" "$GEN" udp-send "$3" "$4" "$5" "$6" "$7" >"$PK_TMP/send$8"
+	wait $! || pk_fail "udp-recv $4 failed"
+	grep -q "received=$5" "$PK_TMP/recv$8" || pk_fail "receiver: $(cat "$PK_TMP/recv$8")"
+}
+
 # pk_field LINE NAME: the value of NAME=... in a line of key=value words.
 pk_field() {
 	tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1
