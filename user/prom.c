@@ -32,6 +32,8 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
+#include <zlib.h>
 #include "prom.h"
 
 #define PROM_CONTENT_TYPE	  "text/plain; version=0.0.4; charset=utf-8"
@@ -44,6 +46,14 @@ struct prom_page {
 	atomic_uint refs;
 	size_t len;
 	char *text;
+	/*
+	 * Compressed on the first scrape that accepts gzip (Prometheus always does), by the
+	 * server thread, the only one that touches these: a --prometheus-flows page is
+	 * megabytes of repetitive text, and a page nobody scrapes costs nothing.
+	 */
+	bool gz_tried;
+	size_t gz_len;
+	unsigned char *gz; /* NULL: not compressed (yet, or it failed) */
 };
 
 struct prom_output {
@@ -64,8 +74,52 @@ static void page_put(void *cls)
 
 	if (page && atomic_fetch_sub(&page->refs, 1) == 1) {
 		free(page->text);
+		free(page->gz);
 		free(page);
 	}
+}
+
+static void page_gzip(struct prom_page *page)
+{
+	z_stream zs = {};
+	uLong bound;
+
+	page->gz_tried = true;
+	/* 15 + 16: the gzip wrapper HTTP's Content-Encoding names; level 1: text compresses
+	 * well at any level, and the server thread should not linger */
+	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return;
+	bound = deflateBound(&zs, page->len);
+	page->gz = malloc(bound);
+	if (page->gz) {
+		zs.next_in = (Bytef *)page->text;
+		zs.avail_in = page->len;
+		zs.next_out = page->gz;
+		zs.avail_out = bound;
+		if (deflate(&zs, Z_FINISH) == Z_STREAM_END) {
+			page->gz_len = zs.total_out;
+		} else {
+			free(page->gz);
+			page->gz = NULL;
+		}
+	}
+	deflateEnd(&zs);
+}
+
+/* Does an Accept-Encoding value allow gzip? "gzip", "gzip;q=0.5", but not "gzip;q=0". */
+static bool accepts_gzip(const char *ae)
+{
+	while (ae && *ae) {
+		const char *end = ae + strcspn(ae, ","), *q;
+
+		ae += strspn(ae, " \t");
+		if (!strncasecmp(ae, "gzip", 4) && strchr(" \t;,", ae[4] ?: ',')) {
+			q = memchr(ae, '=', end - ae);
+			return !q || strtod(q + 1, NULL) > 0;
+		}
+		ae = *end ? end + 1 : NULL;
+	}
+	return false;
 }
 
 static struct prom_page *page_get(struct prom_output *p)
@@ -107,6 +161,7 @@ static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn, const
 	struct MHD_Response *resp;
 	struct prom_page *page;
 	enum MHD_Result ret;
+	bool gzip;
 
 	(void)version;
 	(void)upload_data;
@@ -120,14 +175,23 @@ static enum MHD_Result prom_handle(void *cls, struct MHD_Connection *conn, const
 	if (!page)
 		return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
 				    "no interval has ended yet\n");
+	gzip = accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	if (gzip && !page->gz_tried)
+		page_gzip(page);
+	gzip = gzip && page->gz;
 	/* the response keeps the page alive while it is sent; no copy */
-	resp = MHD_create_response_from_buffer_with_free_callback_cls(page->len, page->text,
-								      page_put, page);
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		gzip ? page->gz_len : page->len, gzip ? (void *)page->gz : page->text, page_put,
+		page);
 	if (!resp) {
 		page_put(page);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, PROM_CONTENT_TYPE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gzip)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;

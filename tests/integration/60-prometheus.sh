@@ -157,7 +157,11 @@ for path in / /metricsx /metrics/ /favicon.ico; do
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$metrics")
 [ "$code" = 405 ] || fail "POST /metrics answered $code, not 405"
-echo "PASS: endpoint (200 with 0.0.4 content type, promtool lint, 404, 405)"
+curl -s -H 'Accept-Encoding: gzip' -D "$tmp/gz.headers" -o "$tmp/page.gz" "$metrics"
+grep -qi '^Content-Encoding: gzip' "$tmp/gz.headers" || fail "no gzip for Accept-Encoding: gzip"
+gunzip -c "$tmp/page.gz" | promtool check metrics || fail "the gzip page does not lint"
+echo "gzip: $(stat -c %s "$tmp/page.gz") bytes for $(gunzip -c "$tmp/page.gz" | wc -c)"
+echo "PASS: endpoint (200 with 0.0.4 content type, promtool lint, gzip, 404, 405)"
 
 # Clients that stall (a request never finished, a response never read) must neither
 # delay the intervals nor other scrapes: the collector only swaps a page pointer.
