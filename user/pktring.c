@@ -110,8 +110,10 @@ static void ring_count(struct fa_pktring *r, const struct fa_pkt_info *info)
 {
 	struct fa_pkt_entry *e;
 
-	/* Keep the load under 3/4 so probes stay short; if memory runs out, the current
-	 * table fills up to its last free slot, which ring_slot() needs to stop at. */
+	/*
+	 * Keep the load under 3/4 so probes stay short; if memory runs out, the current
+	 * table fills up to its last free slot, which ring_slot() needs to stop at.
+	 */
 	if ((r->nused + 1) * 4 > r->nslots * 3 && r->nused < r->max_entries)
 		ring_grow(r);
 	e = ring_slot(r->slots, r->nslots, &info->key);
