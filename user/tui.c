@@ -627,6 +627,12 @@ struct fa_tui *fa_tui_open(const struct fa_tui_opts *opts)
 		goto fail;
 	}
 	set_term(t->screen);
+	/* a terminal that cannot place the cursor (TERM=dumb) would get a stream of garbage */
+	if (!tigetstr("cup") || tigetstr("cup") == (char *)-1) {
+		fprintf(stderr, "flowacct: terminal type '%s' cannot move the cursor: use -b\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		goto fail;
+	}
 	cbreak();
 	noecho();
 	nonl();
@@ -702,7 +708,8 @@ void fa_tui_close(struct fa_tui *tui)
 	if (!tui)
 		return;
 	if (tui->screen) {
-		signals_restore();
+		if (tui_active)
+			signals_restore();
 		endwin();
 		delscreen(tui->screen);
 	}
