@@ -83,6 +83,7 @@ struct app {
 	struct fa_collector *collector;
 	struct fa_tui *tui;
 	struct fa_output *outputs[MAX_OUTPUTS];
+	bool failing[MAX_OUTPUTS];
 	int noutputs;
 };
 
@@ -101,10 +102,16 @@ static int app_tick(struct app *app, bool final)
 	for (int i = 0; i < app->noutputs; i++) {
 		int e = app->outputs[i]->emit(app->outputs[i], &snap);
 
-		if (e) {
+		/* stdout failing (a closed pipe) ends the run; a file or endpoint failing
+		 * (a full disk) is said once per failure streak, and counting goes on */
+		if (e && (i == 0 && !app->tui)) {
 			fa_log("%s output failed: %s", app->outputs[i]->name, strerror(-e));
 			err = e;
+		} else if (e && !app->failing[i]) {
+			fa_log("%s output failed: %s (counting goes on; will retry every interval)",
+			       app->outputs[i]->name, strerror(-e));
 		}
+		app->failing[i] = e != 0;
 	}
 	fa_snapshot_free(&snap);
 	return err;
@@ -125,8 +132,10 @@ static int app_open_outputs(struct app *app)
 					     .interval_s = cfg->interval_s };
 
 		app->tui = fa_tui_open(&topts);
-		if (!app->tui)
-			return -EIO;
+		if (!app->tui) { /* it said why; plain tables still work on any terminal */
+			fa_log("falling back to plain-text output (-b)");
+			app->outputs[app->noutputs++] = fa_text_open(stdout, &cfg->view, cfg->rows);
+		}
 	}
 	if (app->noutputs && !app->outputs[app->noutputs - 1]) {
 		app->noutputs--;

@@ -22,7 +22,7 @@ struct fa_tui;
 
 /* Takes over the terminal (ncurses). NULL on failure, with a message on stderr. */
 struct fa_tui *fa_tui_open(const struct fa_tui_opts *opts);
-/* The fd to poll for input (stdin). */
+/* The fd to poll for input: ready on a key or a terminal resize. */
 int fa_tui_fd(const struct fa_tui *tui);
 /* New data. Kept even while paused; drawn unless paused. Copies what it keeps. */
 void fa_tui_update(struct fa_tui *tui, const struct fa_snapshot *snap);
