@@ -42,6 +42,13 @@ mem=${FA_VMTEST_MEM:-1024}
 work=$root/.output/vmtest
 logs=$work/logs
 mkdir -p "$cache" "$logs"
+# One run at a time per tree: a second `make test` or `make vmtest` would overwrite this
+# run's initramfs and console logs while its guests read and write them.
+exec 9>"$work/lock"
+if ! flock -n 9; then
+	echo "vmtest: another vmtest run in this tree holds $work/lock; waiting for it" >&2
+	flock 9
+fi
 
 say() { echo "vmtest: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -80,7 +87,7 @@ build_static() {
 		[ -f "$c" ] && itests+=(".output/tests/$(basename "$c" .c)")
 	done
 	say "building static flowacct and ${#itests[@]} test program(s) in $src"
-	make -C "$src" --no-print-directory STATIC=1 flowacct "${itests[@]}" >&2 ||
+	make -C "$src" --no-print-directory -j"$(nproc)" STATIC=1 flowacct "${itests[@]}" >&2 ||
 		die "static build failed"
 	static_dir=$src
 }

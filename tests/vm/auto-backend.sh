@@ -2,7 +2,7 @@
 # Usage: auto-backend.sh FLOWACCT [SECONDS]
 # Starts `FLOWACCT --backend auto`, waits until it says which backend it chose
 # ("flowacct: using backend X ..." on stderr), stops it and prints X.
-# Exits 1, with flowacct's stderr, if it names none within SECONDS (default 60).
+# Copies flowacct's stderr to its own; exits 1 if it names none within SECONDS (default 60).
 # POSIX sh: runs on the host (tests/integration/81-backend-auto-host.sh) and in the
 # vmtest guest under busybox.
 flowacct=${1:?usage: auto-backend.sh FLOWACCT [SECONDS]}
@@ -31,9 +31,10 @@ done
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null
 
+# flowacct's own account of what it tried and why, for the log
+sed 's/^/  | /' "$err" >&2
 if [ -z "$backend" ]; then
-	echo "auto-backend: flowacct named no backend within ${limit}s; its stderr:" >&2
-	sed 's/^/  /' "$err" >&2
+	echo "auto-backend: flowacct named no backend within ${limit}s" >&2
 	exit 1
 fi
 echo "$backend"
