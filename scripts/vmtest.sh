@@ -161,9 +161,10 @@ row() { # kernel test PASS|FAIL passed failed note...
 run_kernel() { # name glob auto backends...
 	local name=$1 glob=$2 auto=$3
 	shift 3
-	local backends=("$@") vmlinuz log start rc secs vm_timeout
+	local backends=("$@") vmlinuz log start rc secs vm_timeout failed_before
 	vm_timeout=${FA_VMTEST_TIMEOUT:-$((90 + ${#backends[@]} * test_timeout + 150))}
 	log=$logs/$name.console.log
+	failed_before=$failed
 	if ! vmlinuz=$(fetch_kernel "$glob"); then
 		row "$name" boot FAIL 0 1 "no kernel package for $glob"
 		return
@@ -207,6 +208,7 @@ run_kernel() { # name glob auto backends...
 			row "$name" "$t" FAIL 0 0 "no result from the guest"
 		fi
 	done
+	[ "$failed" -gt "$failed_before" ] && failed_kernels+=("$name")
 	say "$name done in ${secs}s; console log: $log"
 	kernel_secs+=("$name ${secs}s")
 }
@@ -214,7 +216,7 @@ run_kernel() { # name glob auto backends...
 total_start=$(date +%s)
 build_static
 build_initramfs
-declare -a kernel_secs
+declare -a kernel_secs failed_kernels
 while read -r name glob auto backends; do
 	case $name in '' | '#'*) continue ;; esac
 	[ -n "$only" ] && [ "$only" != "$name" ] && continue
@@ -222,6 +224,14 @@ while read -r name glob auto backends; do
 	run_kernel "$name" "$glob" "$auto" $backends
 done <tests/vm/kernels.conf
 [ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
+
+# What went wrong, from each failing guest's own console (the whole log stays on disk)
+for name in "${failed_kernels[@]}"; do
+	echo
+	echo "== $name: failures from $logs/$name.console.log"
+	grep -E '^(FAIL |fa_exact: |VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
+		"$logs/$name.console.log" | head -n 40 || echo "(none printed: the guest stopped early; see the log)"
+done
 
 echo
 echo "== vmtest: kernel x backend ($(($(date +%s) - total_start))s; ${kernel_secs[*]}) =="
