@@ -99,6 +99,10 @@ $(OUTPUT)/tests/%: tests/integration/%.c | $(OUTPUT)/tests
 bench: deps all
 	$(Q)scripts/bench.sh
 
+# The packet parser's libFuzzer target, long run (make test runs it for 60 s)
+fuzz: deps
+	$(Q)tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+
 # Kernel style (tabs, 100 columns): .clang-format
 FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h)
 format-check:

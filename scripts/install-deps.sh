@@ -16,7 +16,7 @@ build_pkgs=(
 # view, Prometheus server, tshark), the JSON Schema validator, the kernel lab
 # (QEMU, busybox-static, cpio) and libFuzzer's runtime.
 test_pkgs=(
-	iproute2 procps tmux prometheus curl python3 python3-jsonschema
+	iproute2 procps tmux prometheus curl python3 python3-jsonschema jq
 	qemu-system-x86 busybox-static cpio gzip
 	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format bpftrace ethtool
 )

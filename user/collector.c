@@ -204,6 +204,7 @@ static int read_packets(struct fa_collector *c, __u64 *drops)
 	drops[FA_DROP_RING_PACKETS_DROPPED] = st.drops;
 	drops[FA_DROP_RING_FREEZES] = st.freezes;
 	drops[FA_DROP_PACKETS_UNPARSED] = st.unparsed;
+	drops[FA_DROP_PACKETS_TABLE_FULL] = st.table_full;
 	return 0;
 }
 
@@ -405,6 +406,10 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = all[i];
 
+		if (e->kind != FA_ROW_UNMATCHED) { /* a flow's packets come from the join below */
+			e->row.total.rx_packets = e->row.total.tx_packets = 0;
+			e->row.total.rx_wire_bytes = e->row.total.tx_wire_bytes = 0;
+		}
 		counts_sub(&e->row.delta, &e->row.total, &e->prev);
 		e->prev = e->row.total;
 		e->idle_for = counts_zero(&e->row.delta) ? e->idle_for + 1 : 0;

@@ -15,6 +15,7 @@ const char *const fa_drop_names[FA_DROP_MAX] = {
 	[FA_DROP_RING_PACKETS_DROPPED] = "ring_packets_dropped",
 	[FA_DROP_RING_FREEZES] = "ring_freezes",
 	[FA_DROP_PACKETS_UNPARSED] = "packets_unparsed",
+	[FA_DROP_PACKETS_TABLE_FULL] = "packets_table_full",
 };
 
 void fa_snapshot_free(struct fa_snapshot *snap)

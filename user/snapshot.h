@@ -32,6 +32,7 @@ enum fa_drop {
 	FA_DROP_RING_PACKETS_DROPPED = FA_STAT_MAX, /* PACKET_STATISTICS tp_drops */
 	FA_DROP_RING_FREEZES, /* PACKET_STATISTICS tp_freeze_q_cnt (TPACKET_V3) */
 	FA_DROP_PACKETS_UNPARSED, /* frames too short or malformed to attribute */
+	FA_DROP_PACKETS_TABLE_FULL, /* packets not counted: the 5-tuple table was full */
 	FA_DROP_MAX,
 };
 
