@@ -117,12 +117,22 @@ build_initramfs() {
 # ---- 3. kernels: newest package matching the glob, cached, its vmlinuz extracted ----
 # Prints the path of the vmlinuz. apt-cache reads local lists only; the network is used
 # only when the newest package is not cached yet, and a cached match serves when offline.
+newest_package() { # package-glob
+	apt-cache pkgnames linux-image- 2>/dev/null | while read -r p; do
+		# shellcheck disable=SC2053 # $glob is a pattern on purpose
+		if [[ $p == $1 ]]; then echo "$p"; fi
+	done | sort -V | tail -n 1
+}
+
 fetch_kernel() { # package-glob
 	local glob=$1 pkg deb vmlinuz
-	pkg=$(apt-cache pkgnames linux-image- 2>/dev/null | while read -r p; do
-		# shellcheck disable=SC2053 # $glob is a pattern on purpose
-		[[ $p == $glob ]] && echo "$p"
-	done | sort -V | tail -n 1)
+	pkg=$(newest_package "$glob")
+	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ] && ! ls "$cache"/*.deb >/dev/null 2>&1; then
+		# a fresh machine (a container, say) may have no package lists yet
+		say "apt knows no package matching '$glob': running apt-get update"
+		apt-get update -qq >&2 || true
+		pkg=$(newest_package "$glob")
+	fi
 	deb=
 	if [ -n "$pkg" ]; then
 		deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
@@ -135,7 +145,7 @@ fetch_kernel() { # package-glob
 	fi
 	if [ -z "$deb" ]; then # offline or apt knows no match: the newest cached match
 		deb=$(for d in "$cache"/*.deb; do
-			[[ $(basename "$d") == ${glob}_*.deb ]] && echo "$d"
+			if [[ $(basename "$d") == ${glob}_*.deb ]]; then echo "$d"; fi
 		done | sort -V | tail -n 1)
 	fi
 	[ -n "$deb" ] || { say "no package matches '$glob' (apt-get update?)"; return 1; }
@@ -148,7 +158,7 @@ fetch_kernel() { # package-glob
 }
 
 # ---- 4. boot one kernel, collect its VMTEST-RESULT lines ----
-declare -a rows
+declare -a rows kernel_secs failed_kernels
 failed=0
 
 row() { # kernel test PASS|FAIL passed failed note...
@@ -213,32 +223,38 @@ run_kernel() { # name glob auto backends...
 	kernel_secs+=("$name ${secs}s")
 }
 
-total_start=$(date +%s)
-build_static
-build_initramfs
-declare -a kernel_secs failed_kernels
-while read -r name glob auto backends; do
-	case $name in '' | '#'*) continue ;; esac
-	[ -n "$only" ] && [ "$only" != "$name" ] && continue
-	# shellcheck disable=SC2086 # one word per backend
-	run_kernel "$name" "$glob" "$auto" $backends
-done <tests/vm/kernels.conf
-[ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
+# Bash reads a script as it runs it: with everything in main(), a long run is unaffected
+# by edits to this file made meanwhile.
+main() {
+	total_start=$(date +%s)
+	build_static
+	build_initramfs
+	while read -r -u 3 name glob auto backends; do
+		case $name in '' | '#'*) continue ;; esac
+		[ -n "$only" ] && [ "$only" != "$name" ] && continue
+		# shellcheck disable=SC2086 # one word per backend
+		run_kernel "$name" "$glob" "$auto" $backends
+	done 3<tests/vm/kernels.conf
+	[ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
 
-# What went wrong, from each failing guest's own console (the whole log stays on disk)
-for name in "${failed_kernels[@]}"; do
+	# What went wrong, from each failing guest's own console (the whole log stays on disk)
+	for name in "${failed_kernels[@]}"; do
+		echo
+		echo "== $name: failures from $logs/$name.console.log"
+		grep -E '^(FAIL |fa_exact: |VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
+			"$logs/$name.console.log" | head -n 40 || echo "(none printed: the guest stopped early; see the log)"
+	done
+
 	echo
-	echo "== $name: failures from $logs/$name.console.log"
-	grep -E '^(FAIL |fa_exact: |VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
-		"$logs/$name.console.log" | head -n 40 || echo "(none printed: the guest stopped early; see the log)"
-done
+	echo "== vmtest: kernel x backend ($(($(date +%s) - total_start))s; ${kernel_secs[*]}) =="
+	printf '%-6s %-14s %-5s %6s %6s  %s\n' kernel test result passed failed note
+	printf '%s\n' "${rows[@]}"
+	if [ $failed -gt 0 ]; then
+		echo "vmtest: $failed row(s) failed; the guests' console output is in $logs/"
+		exit 1
+	fi
+	echo "vmtest: all passed"
+}
 
-echo
-echo "== vmtest: kernel x backend ($(($(date +%s) - total_start))s; ${kernel_secs[*]}) =="
-printf '%-6s %-14s %-5s %6s %6s  %s\n' kernel test result passed failed note
-printf '%s\n' "${rows[@]}"
-if [ $failed -gt 0 ]; then
-	echo "vmtest: $failed row(s) failed; the guests' console output is in $logs/"
-	exit 1
-fi
-echo "vmtest: all passed"
+main "$@"
+exit
