@@ -241,7 +241,7 @@ main() {
 	for name in "${failed_kernels[@]}"; do
 		echo
 		echo "== $name: failures from $logs/$name.console.log"
-		grep -E '^(FAIL |fa_exact: |VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
+		grep -E '^(FAIL |fa_exact: [0-9]+ passed|VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
 			"$logs/$name.console.log" | head -n 40 || echo "(none printed: the guest stopped early; see the log)"
 	done
 
