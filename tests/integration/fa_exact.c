@@ -996,37 +996,48 @@ static void run_main_session(void)
 	free(s);
 }
 
-/* --pid: a second process's traffic is excluded in the kernel; totals are only ours. */
-static void run_pid_session(void)
+/*
+ * A watched client process, created before flowacct starts so that its PID can be passed
+ * with -p, makes `conns` TCP connections to a server process flowacct must ignore.
+ * Returns the stopped session, with the expectations of the whole run in exp and n.
+ */
+static struct session *watched_session(const char *scen, int conns, long long size,
+				       long long step, const char *max_flows, pid_t *watched,
+				       struct expect *exp, int *n)
 {
-	static struct expect exp[MAX_EXP];
-	const char *extra[4];
+	const char *extra[6] = { "-p" };
 	char pidarg[16];
-	int go[2], port, lfd = listener(false, &port), n;
-	pid_t a;
+	int go[2], port, lfd = listener(false, &port), k = 2;
 	struct session *s;
+	pid_t a;
 
 	reset_expectations();
 	if (pipe(go))
 		die("pipe");
 	a = spawn();
-	if (!a) { /* the watched process: waits until flowacct runs, then is a client */
+	if (!a) { /* waits until flowacct runs, then is a client */
 		char c;
 
 		close(go[1]);
 		if (read(go[0], &c, 1) != 1)
 			_exit(1);
-		tcp_client("pid-filter", false, port, STYLE_SEND_RECV, 333333, "fa-watched", NULL);
+		for (int i = 0; i < conns; i++)
+			tcp_client(scen, false, port, STYLE_SEND_RECV, size + i * step, "fa-watched",
+				   NULL);
 		_exit(0);
 	}
 	close(go[0]);
 	snprintf(pidarg, sizeof(pidarg), "%d", a);
-	extra[0] = "-p";
 	extra[1] = pidarg;
-	extra[2] = NULL;
+	if (max_flows) {
+		extra[k++] = "--max-flows";
+		extra[k++] = max_flows;
+	}
+	extra[k] = NULL;
 	s = session_start(extra);
 	if (!spawn()) {
-		tcp_server("pid-filter", lfd, STYLE_SEND_RECV, 4444, "fa-ignored");
+		for (int i = 0; i < conns; i++)
+			tcp_server(scen, lfd, STYLE_SEND_RECV, 4444 + i, "fa-ignored");
 		_exit(0);
 	}
 	close(lfd);
@@ -1035,9 +1046,19 @@ static void run_pid_session(void)
 	close(go[1]);
 	wait_all(2);
 	session_stop(s, 2);
-	n = read_expectations(exp, MAX_EXP);
+	*n = read_expectations(exp, MAX_EXP);
+	*watched = a;
+	return s;
+}
+
+/* --pid: a second process's traffic is excluded in the kernel; totals are only ours. */
+static void run_pid_session(void)
+{
+	static struct expect exp[MAX_EXP];
 	struct expect watched[1];
-	int nw = 0;
+	int n, nw = 0;
+	pid_t a;
+	struct session *s = watched_session("pid-filter", 1, 333333, 0, NULL, &a, exp, &n);
 
 	for (int i = 0; i < n; i++)
 		if (exp[i].pid == a && nw < 1)
@@ -1059,48 +1080,11 @@ static void run_overflow_session(void)
 {
 	static struct expect exp[MAX_EXP];
 	enum { CONNS = 10, FIT = 4 };
-	const char *extra[8];
-	char pidarg[16];
-	int go[2], port, lfd = listener(false, &port), n;
-	pid_t a;
-	struct session *s;
 	long long rx = 0, tx = 0;
+	int n;
+	pid_t a;
+	struct session *s = watched_session("overflow", CONNS, 10000, 1111, "4", &a, exp, &n);
 
-	reset_expectations();
-	if (pipe(go))
-		die("pipe");
-	a = spawn();
-	if (!a) {
-		char c;
-
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		for (int i = 0; i < CONNS; i++)
-			tcp_client("overflow", false, port, STYLE_SEND_RECV, 10000 + i * 1111,
-				   "fa-many", NULL);
-		_exit(0);
-	}
-	close(go[0]);
-	snprintf(pidarg, sizeof(pidarg), "%d", a);
-	extra[0] = "-p";
-	extra[1] = pidarg;
-	extra[2] = "--max-flows";
-	extra[3] = "4";
-	extra[4] = NULL;
-	s = session_start(extra);
-	if (!spawn()) {
-		for (int i = 0; i < CONNS; i++)
-			tcp_server("overflow", lfd, STYLE_SEND_RECV, 100 + i, "fa-many-srv");
-		_exit(0);
-	}
-	close(lfd);
-	if (write(go[1], "x", 1) != 1)
-		die("write");
-	close(go[1]);
-	wait_all(2);
-	session_stop(s, 2);
-	n = read_expectations(exp, MAX_EXP);
 	for (int i = 0; i < n; i++) {
 		if (exp[i].pid != a)
 			continue;
