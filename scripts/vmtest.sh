@@ -3,10 +3,12 @@
 # tests inside, once per backend each kernel supports, plus the cross-backend and the
 # `--backend auto` tests. The kernels are listed in tests/vm/kernels.conf. See docs/vmtest.md.
 #
-# Usage: scripts/vmtest.sh [--only NAME] [--patch FILE] [--keep-going]
-#   --only NAME   boot only the kernel labelled NAME in kernels.conf
-#   --patch FILE  apply FILE (patch -p1) to a copy of the tree before building: how a
-#                 deliberately broken program is shown to make the matrix fail
+# Usage: scripts/vmtest.sh [--only NAME] [--backends LIST] [--patch FILE]
+#   --only NAME      boot only the kernel labelled NAME in kernels.conf
+#   --backends LIST  test only these backends (comma-separated) instead of the kernel's own
+#   --patch FILE     apply FILE (patch -p1) to a copy of the tree before building: how a
+#                    deliberately broken program is shown to make the matrix fail; its
+#                    logs go to .output/vmtest/patched/logs/
 #
 # Environment:
 #   FA_VMTEST_CACHE    kernel packages (default /var/cache/flowacct-vmtest as root, else
@@ -22,10 +24,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 only=
+only_backends=
 patch_file=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=$2; shift 2 ;;
+	--backends) only_backends=$2; shift 2 ;;
 	--patch) patch_file=$(realpath "$2"); shift 2 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vmtest: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -40,7 +44,9 @@ fi
 test_timeout=${FA_VMTEST_TEST_TIMEOUT:-180}
 mem=${FA_VMTEST_MEM:-1024}
 work=$root/.output/vmtest
-logs=$work/logs
+# a patched run keeps its initramfs and logs apart, so they never pass for the real ones
+run_dir=$work${patch_file:+/patched}
+logs=$run_dir/logs
 mkdir -p "$cache" "$logs"
 # One run at a time per tree: a second `make test` or `make vmtest` would overwrite this
 # run's initramfs and console logs while its guests read and write them.
@@ -94,7 +100,7 @@ build_static() {
 
 # ---- 2. the initramfs: busybox, flowacct, the test programs, tests/vm/init ----
 build_initramfs() {
-	local ir=$work/initramfs
+	local ir=$run_dir/initramfs
 	rm -rf "$ir"
 	mkdir -p "$ir"/{bin,dev,proc,sys,tmp,etc}
 	cp "$busybox" "$ir/bin/busybox"
@@ -110,8 +116,8 @@ build_initramfs() {
 	cp tests/vm/auto-backend.sh "$ir/bin/auto-backend.sh"
 	cp tests/vm/init "$ir/init"
 	chmod +x "$ir/init" "$ir/bin/auto-backend.sh"
-	(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
-	say "initramfs $(du -h "$work/initrd.gz" | cut -f1) ($(ls "$ir/bin" | tr '\n' ' '))"
+	(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$run_dir/initrd.gz"
+	say "initramfs $(du -h "$run_dir/initrd.gz" | cut -f1) ($(ls "$ir/bin" | tr '\n' ' '))"
 }
 
 # ---- 3. kernels: newest package matching the glob, cached, its vmlinuz extracted ----
@@ -186,7 +192,7 @@ run_kernel() { # name glob auto backends...
 		-accel tcg -cpu max -smp 2 -m "$mem" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$log" \
-		-kernel "$vmlinuz" -initrd "$work/initrd.gz" \
+		-kernel "$vmlinuz" -initrd "$run_dir/initrd.gz" \
 		-append "console=ttyS0 loglevel=4 panic=-1 fa_kernel=$name fa_backends=$(
 			IFS=,
 			echo "${backends[*]}"
@@ -232,6 +238,7 @@ main() {
 	while read -r -u 3 name glob auto backends; do
 		case $name in '' | '#'*) continue ;; esac
 		[ -n "$only" ] && [ "$only" != "$name" ] && continue
+		[ -n "$only_backends" ] && backends=${only_backends//,/ }
 		# shellcheck disable=SC2086 # one word per backend
 		run_kernel "$name" "$glob" "$auto" $backends
 	done 3<tests/vm/kernels.conf
