@@ -27,7 +27,7 @@
 #include <bpf/bpf_endian.h>
 #include "flowacct.h"
 
-#define AF_INET 2
+#define AF_INET	 2
 #define AF_INET6 10
 #define MSG_PEEK 2
 
@@ -78,7 +78,8 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
 	if (v)
-		__sync_fetch_and_add(v, n); /* per-CPU slot, but a preempting program may share it */
+		__sync_fetch_and_add(v,
+				     n); /* per-CPU slot, but a preempting program may share it */
 }
 
 static __always_inline void value_add(struct fa_flow_value *v, int dir, __u64 bytes)
@@ -129,8 +130,8 @@ static __noinline void account_new(struct fa_flow_key *key, int dir, __u64 bytes
 		v = bpf_map_lookup_elem(&overflow, &key->pid);
 		if (!v) {
 			stat_add(FA_STAT_OVERFLOW_TABLE_FULL, 1);
-			stat_add(dir == FA_DIR_RX ? FA_STAT_UNATTRIBUTED_RX_BYTES :
-						    FA_STAT_UNATTRIBUTED_TX_BYTES,
+			stat_add(dir == FA_DIR_RX ? FA_STAT_UNATTRIBUTED_RX_BYTES
+						  : FA_STAT_UNATTRIBUTED_TX_BYTES,
 				 bytes);
 			return;
 		}

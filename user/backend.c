@@ -137,7 +137,7 @@ static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
 		snprintf(why, whylen, "the kernel is built without kprobes (CONFIG_KPROBES)");
 		return -EOPNOTSUPP;
 	}
-	bpf_object__for_each_program(prog, skel->obj) {
+	bpf_object__for_each_program (prog, skel->obj) {
 		const char *target = prog_target(prog);
 
 		if (prog_backend(prog) != b || hook_optional(target))
@@ -174,12 +174,14 @@ static int backend_load(const struct fa_config *cfg, enum fa_backend b, const st
 	skel->rodata->want = cfg->want;
 	skel->rodata->filter_pids = cfg->npids > 0;
 	bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows);
-	bpf_map__set_max_entries(skel->maps.dropped_flows, cfg->max_flows > 16384 ? cfg->max_flows : 16384);
-	bpf_map__set_max_entries(skel->maps.overflow, cfg->max_flows > 4096 ? cfg->max_flows : 4096);
+	bpf_map__set_max_entries(skel->maps.dropped_flows,
+				 cfg->max_flows > 16384 ? cfg->max_flows : 16384);
+	bpf_map__set_max_entries(skel->maps.overflow,
+				 cfg->max_flows > 4096 ? cfg->max_flows : 4096);
 	bpf_map__set_max_entries(skel->maps.pid_filter, cfg->npids > 0 ? cfg->npids : 1);
-	bpf_object__for_each_program(prog, skel->obj) {
-		bool on = prog_backend(prog) == b &&
-			  (!hook_optional(prog_target(prog)) || hook_exists(b, vmlinux, prog_target(prog)));
+	bpf_object__for_each_program (prog, skel->obj) {
+		bool on = prog_backend(prog) == b && (!hook_optional(prog_target(prog)) ||
+						      hook_exists(b, vmlinux, prog_target(prog)));
 
 		bpf_program__set_autoload(prog, on);
 		if (on)
@@ -188,7 +190,8 @@ static int backend_load(const struct fa_config *cfg, enum fa_backend b, const st
 
 	err = flowacct_bpf__load(skel);
 	if (err) {
-		snprintf(why, whylen, "loading the BPF programs failed (%s; -v shows the verifier log)",
+		snprintf(why, whylen,
+			 "loading the BPF programs failed (%s; -v shows the verifier log)",
 			 strerror(-err));
 		goto cleanup;
 	}
@@ -223,8 +226,10 @@ int fa_backend_open(const struct fa_config *cfg, struct fa_bpf *out)
 {
 	static const char *const hooks[FA_BACKEND_MAX] = {
 		[FA_BACKEND_FENTRY] = "fexit on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
-		[FA_BACKEND_KPROBE] = "kprobes on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
-		[FA_BACKEND_TRACEPOINT] = "tracepoints sock:sock_send_length, sock:sock_recv_length",
+		[FA_BACKEND_KPROBE] =
+			"kprobes on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
+		[FA_BACKEND_TRACEPOINT] =
+			"tracepoints sock:sock_send_length, sock:sock_recv_length",
 	};
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct flowacct_bpf *probe_skel = flowacct_bpf__open();
@@ -255,7 +260,8 @@ int fa_backend_open(const struct fa_config *cfg, struct fa_bpf *out)
 		       cfg->backend == FA_BACKEND_AUTO ? "skipped" : "is not usable", why);
 	}
 	if (err && cfg->backend == FA_BACKEND_AUTO)
-		fa_log("no backend works on this kernel (tried fentry, kprobe, tracepoint; see above)");
+		fa_log("no backend works on this kernel (tried fentry, kprobe, tracepoint; see "
+		       "above)");
 	flowacct_bpf__destroy(probe_skel);
 	btf__free(vmlinux);
 	return err;

@@ -61,7 +61,8 @@ void fa_cli_usage(FILE *f)
 	      "  count                 number of reports, then exit (default: until interrupted)\n"
 	      "\n"
 	      "Output:\n"
-	      "  -b, --batch           plain-text tables (the default when stdout is not a terminal)\n"
+	      "  -b, --batch           plain-text tables (the default when stdout is not a "
+	      "terminal)\n"
 	      "  -j, --json            one JSON object per interval per line (NDJSON)\n"
 	      "      --json-file PATH  also keep PATH replaced atomically with the latest JSON\n"
 	      "      --prometheus [ADDR:]PORT  serve /metrics (binds 127.0.0.1 unless ADDR given)\n"
@@ -78,7 +79,8 @@ void fa_cli_usage(FILE *f)
 	      "      --filter TEXT     only rows whose name, address or port contains TEXT\n"
 	      "Kernel side:\n"
 	      "      --backend NAME    auto (default), fentry, kprobe, tracepoint\n"
-	      "      --max-flows N     flow table size (default 16384); the rest is counted per process\n"
+	      "      --max-flows N     flow table size (default 16384); the rest is counted per "
+	      "process\n"
 	      "Packets (AF_PACKET ring, needs CAP_NET_RAW):\n"
 	      "      --packets[=IFACE] count packets per flow (default: all interfaces)\n"
 	      "      --tpacket-version 2|3  ring format (default 3)\n"
@@ -90,7 +92,8 @@ void fa_cli_usage(FILE *f)
 	      "  -h, --help            this text\n"
 	      "  -V, --version         version\n"
 	      "\n"
-	      "Exit status: 0 success, 1 runtime failure (privileges, no usable backend), 2 bad usage.\n",
+	      "Exit status: 0 success, 1 runtime failure (privileges, no usable backend), 2 bad "
+	      "usage.\n",
 	      f);
 }
 
@@ -120,8 +123,8 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
 	return 0;
 }
 
-enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out,
-				char *err, size_t errlen)
+enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out, char *err,
+				size_t errlen)
 {
 	const struct fa_pktring_opts ring_defaults = FA_PKTRING_OPTS_DEFAULT;
 	__u8 families = 0, protos = 0;
@@ -175,7 +178,8 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case 's':
 			if (fa_sort_parse(optarg, &cfg->view.sort))
 				return fail(err, errlen,
-					    "--sort takes rx, tx, total, pid or comm, not '%s'", optarg);
+					    "--sort takes rx, tx, total, pid or comm, not '%s'",
+					    optarg);
 			break;
 		case 'R':
 			cfg->view.reverse = true;
@@ -192,14 +196,16 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case OPT_BACKEND:
 			if (fa_backend_parse(optarg, &cfg->backend))
 				return fail(err, errlen,
-					    "--backend takes auto, fentry, kprobe or tracepoint, not '%s'",
+					    "--backend takes auto, fentry, kprobe or tracepoint, "
+					    "not '%s'",
 					    optarg);
 			break;
 		case OPT_MAX_FLOWS:
 			if (parse_ulong(optarg, 1, 1 << 24, &v))
-				return fail(err, errlen,
-					    "--max-flows takes a number from 1 to 16777216, not '%s'",
-					    optarg);
+				return fail(
+					err, errlen,
+					"--max-flows takes a number from 1 to 16777216, not '%s'",
+					optarg);
 			cfg->max_flows = v;
 			break;
 		case OPT_JSON_FILE:
@@ -215,7 +221,8 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			break;
 		case OPT_PACKETS:
 			cfg->packets = true;
-			cfg->ring.ifname = optarg && *optarg && strcmp(optarg, "any") ? optarg : NULL;
+			cfg->ring.ifname =
+				optarg && *optarg && strcmp(optarg, "any") ? optarg : NULL;
 			break;
 		case OPT_TPACKET_VERSION:
 			if (parse_ulong(optarg, 2, 3, &v))
@@ -226,7 +233,8 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case OPT_RING_BLOCK_SIZE:
 			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & 4095))
 				return fail(err, errlen,
-					    "--ring-block-size takes a multiple of 4096 up to 1 GiB, not '%s'",
+					    "--ring-block-size takes a multiple of 4096 up to 1 "
+					    "GiB, not '%s'",
 					    optarg);
 			cfg->ring.block_size = v;
 			break;
@@ -239,7 +247,8 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case OPT_RING_BLOCK_TIMEOUT:
 			if (parse_ulong(optarg, 1, 60000, &v))
 				return fail(err, errlen,
-					    "--ring-block-timeout takes 1 to 60000 ms, not '%s'", optarg);
+					    "--ring-block-timeout takes 1 to 60000 ms, not '%s'",
+					    optarg);
 			cfg->ring.block_timeout_ms = v;
 			break;
 		case 'v':
@@ -265,9 +274,10 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		double iv = strtod(argv[optind], &end);
 
 		if (*end || end == argv[optind] || !isfinite(iv) || iv < 0.01 || iv > 86400)
-			return fail(err, errlen,
-				    "interval must be a number of seconds from 0.01 to 86400, not '%s'",
-				    argv[optind]);
+			return fail(
+				err, errlen,
+				"interval must be a number of seconds from 0.01 to 86400, not '%s'",
+				argv[optind]);
 		cfg->interval_s = iv;
 		optind++;
 	}

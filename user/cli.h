@@ -36,8 +36,8 @@ enum fa_cli_result {
 	FA_CLI_ERROR, /* err holds a one-line reason: print it with the usage, exit 2 */
 };
 
-enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out,
-				char *err, size_t errlen);
+enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out, char *err,
+				size_t errlen);
 void fa_cli_usage(FILE *f);
 
 #endif /* FA_CLI_H */

@@ -225,9 +225,11 @@ static int read_stats(struct fa_collector *c, __u64 *drops)
 	return 0;
 }
 
-#define COUNTS_FOR_EACH(X)                                                                    \
-	X(rx_bytes) X(tx_bytes) X(rx_calls) X(tx_calls) X(rx_packets) X(tx_packets)             \
-		X(rx_wire_bytes) X(tx_wire_bytes)
+/* clang-format off */
+#define COUNTS_FOR_EACH(X)                                                                         \
+	X(rx_bytes) X(tx_bytes) X(rx_calls) X(tx_calls)                                            \
+	X(rx_packets) X(tx_packets) X(rx_wire_bytes) X(tx_wire_bytes)
+/* clang-format on */
 
 static void counts_sub(struct fa_counts *out, const struct fa_counts *a, const struct fa_counts *b)
 {

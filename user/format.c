@@ -42,8 +42,7 @@ char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LE
 	return buf;
 }
 
-char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN],
-		      __u16 port)
+char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN], __u16 port)
 {
 	char a[INET6_ADDRSTRLEN];
 

@@ -16,8 +16,7 @@ char *fa_fmt_bytes(char *buf, size_t len, double bytes);
 /* "10.0.0.5" or "::1"; v4-mapped IPv6 addresses are printed as IPv4 */
 char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN]);
 /* "10.0.0.5:443" or "[::1]:443" */
-char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN],
-		      __u16 port);
+char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN], __u16 port);
 #define FA_FMT_ENDPOINT_LEN 56
 
 /*

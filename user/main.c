@@ -128,7 +128,8 @@ static int app_open_outputs(struct app *app)
 	} else if (cfg->batch || !isatty(STDOUT_FILENO)) {
 		app->outputs[app->noutputs++] = fa_text_open(stdout, &cfg->view, cfg->rows);
 	} else {
-		struct fa_tui_opts topts = { .view = cfg->view, .rows = cfg->rows,
+		struct fa_tui_opts topts = { .view = cfg->view,
+					     .rows = cfg->rows,
 					     .interval_s = cfg->interval_s };
 
 		app->tui = fa_tui_open(&topts);
@@ -227,8 +228,9 @@ int main(int argc, char **argv)
 		return FA_EXIT_OK;
 	case FA_CLI_ERROR:
 		fa_log("%s", msg);
-		fprintf(stderr, "Usage: flowacct [options] [interval [count]]  (flowacct --help lists "
-				"the options)\n");
+		fprintf(stderr,
+			"Usage: flowacct [options] [interval [count]]  (flowacct --help lists "
+			"the options)\n");
 		return FA_EXIT_USAGE;
 	case FA_CLI_RUN:
 		break;

@@ -41,8 +41,8 @@ static void put_process(json_t *o, const struct fa_row *r)
 
 	set_int(o, "pid", r->key.pid);
 	set_int(o, "uid", r->uid);
-	json_object_set_new(o, "comm", json_string(fa_escape(comm, sizeof(comm), r->comm,
-								sizeof(r->comm))));
+	json_object_set_new(o, "comm",
+			    json_string(fa_escape(comm, sizeof(comm), r->comm, sizeof(r->comm))));
 	json_object_set_new(o, "exited", json_boolean(r->exited));
 }
 
@@ -53,9 +53,11 @@ static void put_tuple(json_t *o, const struct fa_row *r)
 
 	json_object_set_new(o, "proto", json_string(fa_proto_name(r->key.proto)));
 	json_object_set_new(o, "family", json_string(fa_family_name(family)));
-	json_object_set_new(o, "laddr", json_string(fa_fmt_addr(a, sizeof(a), family, r->key.laddr)));
+	json_object_set_new(o, "laddr",
+			    json_string(fa_fmt_addr(a, sizeof(a), family, r->key.laddr)));
 	set_int(o, "lport", r->key.lport);
-	json_object_set_new(o, "raddr", json_string(fa_fmt_addr(a, sizeof(a), family, r->key.raddr)));
+	json_object_set_new(o, "raddr",
+			    json_string(fa_fmt_addr(a, sizeof(a), family, r->key.raddr)));
 	set_int(o, "rport", r->key.rport);
 }
 
@@ -65,7 +67,8 @@ static json_t *snapshot_to_json(const struct fa_snapshot *snap, bool active_only
 	json_t *root = json_object(), *totals = json_object(), *drops = json_object();
 	json_t *flows = json_array(), *overflow = json_array(), *procs = json_array();
 	json_t *unmatched = json_array();
-	struct fa_view_opts by_proc = { .group = FA_GROUP_PROCESS, .sort = FA_SORT_PID,
+	struct fa_view_opts by_proc = { .group = FA_GROUP_PROCESS,
+					.sort = FA_SORT_PID,
 					.active_only = active_only };
 	struct fa_row *prow = NULL;
 	size_t nproc = 0;
@@ -103,9 +106,9 @@ static json_t *snapshot_to_json(const struct fa_snapshot *snap, bool active_only
 		if (r->kind != FA_ROW_OVERFLOW)
 			put_tuple(o, r);
 		put_counts(o, r, snap->packets);
-		json_array_append_new(r->kind == FA_ROW_FLOW	 ? flows :
-				      r->kind == FA_ROW_OVERFLOW ? overflow :
-								   unmatched,
+		json_array_append_new(r->kind == FA_ROW_FLOW	   ? flows
+				      : r->kind == FA_ROW_OVERFLOW ? overflow
+								   : unmatched,
 				      o);
 	}
 	json_object_set_new(root, "flows", flows);

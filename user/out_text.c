@@ -23,8 +23,9 @@ static void print_header(FILE *f, const struct fa_snapshot *snap)
 
 	localtime_r(&snap->ts.tv_sec, &tm);
 	strftime(t, sizeof(t), "%H:%M:%S", &tm);
-	fprintf(f, "%s  interval %.2fs  backend %s  flows %u  processes %u  RX %s/s  TX %s/s  "
-		   "RX total %s  TX total %s\n",
+	fprintf(f,
+		"%s  interval %.2fs  backend %s  flows %u  processes %u  RX %s/s  TX %s/s  "
+		"RX total %s  TX total %s\n",
 		t, snap->interval_s, snap->backend, snap->nflows, snap->nprocs,
 		fa_fmt_bytes(rxr, sizeof(rxr), snap->delta.rx_bytes / iv),
 		fa_fmt_bytes(txr, sizeof(txr), snap->delta.tx_bytes / iv),

@@ -44,8 +44,7 @@ static __u32 pkt_be32(const struct pkt_cursor *c, __u32 off)
  * and the IP packet. Only the 4 port bytes are needed: a small snap length that cuts the
  * rest of the TCP header off still attributes the packet.
  */
-static int pkt_ports(const struct pkt_cursor *c, __u32 l4, __u32 ip_end, __u16 *sport,
-		     __u16 *dport)
+static int pkt_ports(const struct pkt_cursor *c, __u32 l4, __u32 ip_end, __u16 *sport, __u16 *dport)
 {
 	if (l4 > ip_end || ip_end - l4 < 4 || !pkt_has(c, l4, 4))
 		return -1;
@@ -161,7 +160,8 @@ static enum fa_pkt_result pkt_ipv6(const struct pkt_cursor *c, __u32 off, struct
 		case 139: /* HIP */
 		case 140: /* Shim6 */
 			if (info->frag == FA_FRAG_LATER)
-				return FA_PKT_UNPARSED; /* a later fragment's payload is no header */
+				return FA_PKT_UNPARSED; /* a later fragment's payload is no header
+							 */
 			if (!pkt_has(c, pos, 2))
 				return FA_PKT_UNPARSED;
 			ext_len = (c->data[pos + 1] + 1) * 8;

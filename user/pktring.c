@@ -31,7 +31,7 @@
 /* Frames parsed before the table's mutex is taken: short holds, few lock round trips. */
 #define RING_BATCH 256
 /* How often the thread wakes with nothing to do, to fold the kernel's 32-bit counters in. */
-#define RING_IDLE_POLL_MS 1000
+#define RING_IDLE_POLL_MS    1000
 #define RING_TABLE_MIN_SLOTS 1024
 /* Later fragments find their first fragment's ports here (direct-mapped, may forget). */
 #define RING_FRAG_SLOTS 256
@@ -172,8 +172,12 @@ static void ring_frag_ports(struct fa_pktring *r, struct fa_pkt_info *info)
 	key.lport = key.rport = 0;
 	f = &r->frags[(ring_hash(&key) ^ info->frag_id) & (RING_FRAG_SLOTS - 1)];
 	if (info->frag == FA_FRAG_FIRST) {
-		*f = (struct ring_frag){ .key = key, .id = info->frag_id, .lport = info->key.lport,
-					 .rport = info->key.rport, .dir = info->dir, .used = 1 };
+		*f = (struct ring_frag){ .key = key,
+					 .id = info->frag_id,
+					 .lport = info->key.lport,
+					 .rport = info->key.rport,
+					 .dir = info->dir,
+					 .used = 1 };
 	} else if (f->used && f->id == info->frag_id && f->dir == info->dir &&
 		   !memcmp(&f->key, &key, sizeof(key))) {
 		info->key.lport = f->lport;
@@ -199,9 +203,12 @@ static void ring_frame(struct fa_pktring *r, const __u8 *frame, __u32 avail, __u
 		r->batch_unparsed++;
 		return;
 	}
-	f = (struct fa_pkt_frame){ .data = frame + net_off, .caplen = snaplen, .wirelen = len,
+	f = (struct fa_pkt_frame){ .data = frame + net_off,
+				   .caplen = snaplen,
+				   .wirelen = len,
 				   .ethertype = ntohs(sll->sll_protocol),
-				   .link = FA_LINK_NETWORK, .pkttype = sll->sll_pkttype };
+				   .link = FA_LINK_NETWORK,
+				   .pkttype = sll->sll_pkttype };
 	switch (fa_pktparse_frame(&f, info)) {
 	case FA_PKT_FLOW:
 		if (info->frag != FA_FRAG_NONE)
@@ -382,8 +389,9 @@ static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, char
 	r->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (r->fd < 0) {
 		if (errno == EPERM || errno == EACCES) {
-			snprintf(err, errlen, "packet capture needs CAP_NET_RAW (run as root, or "
-					      "grant the binary cap_net_raw)");
+			snprintf(err, errlen,
+				 "packet capture needs CAP_NET_RAW (run as root, or "
+				 "grant the binary cap_net_raw)");
 			return -EPERM;
 		}
 		snprintf(err, errlen, "AF_PACKET socket: %s", strerror(errno));
@@ -430,8 +438,10 @@ static int ring_check_opts(const struct fa_pktring_opts *o, char *err, size_t er
 	}
 	if (!o->block_count || o->block_count > (1u << 20) / 4 ||
 	    (__u64)o->block_size * o->block_count > 1ULL << 32) {
-		snprintf(err, errlen, "ring of %u blocks of %u bytes: want 1 block or more, 4 GiB "
-				      "at most", o->block_count, o->block_size);
+		snprintf(err, errlen,
+			 "ring of %u blocks of %u bytes: want 1 block or more, 4 GiB "
+			 "at most",
+			 o->block_count, o->block_size);
 		return -EINVAL;
 	}
 	if (o->snaplen < 64 || o->snaplen > 65535) {

@@ -23,9 +23,11 @@ struct fa_pktring_opts {
 /* 72 bytes each, in a table kept under 3/4 full: 18 MiB at most by default. */
 #define FA_PKTRING_MAX_ENTRIES (1u << 17)
 
-#define FA_PKTRING_OPTS_DEFAULT                                                               \
-	{ .ifname = NULL, .tpacket_version = 3, .block_size = 1 << 20, .block_count = 8,      \
-	  .block_timeout_ms = 100, .snaplen = 128 }
+#define FA_PKTRING_OPTS_DEFAULT                                                                    \
+	{                                                                                          \
+		.ifname = NULL, .tpacket_version = 3, .block_size = 1 << 20, .block_count = 8,     \
+		.block_timeout_ms = 100, .snaplen = 128                                            \
+	}
 
 /*
  * A 5-tuple seen from this host: for an outgoing packet local = source, for an incoming

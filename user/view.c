@@ -7,7 +7,7 @@
 #include "view.h"
 
 const char *const fa_sort_names[FA_SORT_MAX] = {
-	[FA_SORT_RX] = "rx", [FA_SORT_TX] = "tx", [FA_SORT_TOTAL] = "total",
+	[FA_SORT_RX] = "rx",   [FA_SORT_TX] = "tx",	[FA_SORT_TOTAL] = "total",
 	[FA_SORT_PID] = "pid", [FA_SORT_COMM] = "comm",
 };
 
@@ -130,8 +130,7 @@ static int cmp_rows(const void *a, const void *b)
 
 bool fa_row_moved(const struct fa_row *r)
 {
-	return r->delta.rx_bytes || r->delta.tx_bytes || r->delta.rx_packets ||
-	       r->delta.tx_packets;
+	return r->delta.rx_bytes || r->delta.tx_bytes || r->delta.rx_packets || r->delta.tx_packets;
 }
 
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
