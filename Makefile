@@ -54,7 +54,7 @@ run: deps
 	./flowacct
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all test-bins
+	$(Q)$(MAKE) --no-print-directory all test-bins format-check
 	$(Q)tests/run.sh
 
 test-bins: $(UNIT_BINS) $(ITEST_BINS)
