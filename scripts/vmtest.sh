@@ -147,6 +147,13 @@ fetch_kernel() { # package-glob
 			(cd "$cache" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) ||
 				say "download of $pkg failed; trying the cache"
 			deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+			# the new package replaces older ones of the same line: the cache stays bounded
+			[ -n "$deb" ] && for old in "$cache"/*; do
+				if [[ $(basename "$old") == ${glob}_* && $(basename "$old") != ${pkg}_* ]]; then
+					say "removing the superseded $(basename "$old")"
+					rm -f "$old"
+				fi
+			done
 		fi
 	fi
 	if [ -z "$deb" ]; then # offline or apt knows no match: the newest cached match
