@@ -789,10 +789,14 @@ static struct session *session_start(const char *const *extra)
 	argv[n] = NULL;
 	if (pipe(pfd))
 		die("pipe");
+	/* emptied here, not in the child: a previous session's "using backend" line must
+	 * not pass for this one's */
+	int e = open(s->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (e < 0)
+		die("open %s", s->errpath);
 	s->pid = spawn();
 	if (!s->pid) {
-		int e = open(s->errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
 		dup2(pfd[1], 1);
 		dup2(e, 2);
 		close(pfd[0]);
@@ -800,6 +804,7 @@ static struct session *session_start(const char *const *extra)
 		_exit(127);
 	}
 	close(pfd[1]);
+	close(e);
 	s->out = fdopen(pfd[0], "r");
 	pthread_create(&s->reader, NULL, session_read, s);
 
@@ -1136,6 +1141,10 @@ static void run_filter_session(void)
 				      exp[i].raddr, exp[i].rport, false) != NULL;
 		bool wanted = !strcmp(exp[i].proto, "udp") && strchr(exp[i].laddr, ':');
 
+		if (shown != wanted)
+			printf("  %s %s %s:%d -> %s:%d: %s but %s\n", exp[i].scenario, exp[i].proto,
+			       exp[i].laddr, exp[i].lport, exp[i].raddr, exp[i].rport,
+			       wanted ? "wanted" : "filtered out", shown ? "shown" : "not shown");
 		shown == wanted ? ok++ : bad++;
 	}
 	check(n > 0 && bad == 0, "-6 --udp: only IPv6 UDP flows are reported (%d right, %d wrong)",
