@@ -18,12 +18,12 @@
 # screen, cursor shown, echo and canonical input on).
 set -eEuo pipefail
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
-root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-flowacct=${FLOWACCT:-$root/flowacct}
+source "$(dirname "$0")/common.bash"
 sock=fa-tui-$$
 session=tui
 tm() { tmux -L "$sock" "$@"; }
 
+# the screen as it was, with every failure
 fail() {
 	echo "FAIL: $*" >&2
 	if tm has-session -t "$session" 2>/dev/null; then
@@ -32,24 +32,8 @@ fail() {
 	fi
 	exit 1
 }
-
-[ "$(id -u)" -eq 0 ] || fail "needs root (flowacct loads BPF programs)"
-[ -x "$flowacct" ] || fail "no flowacct binary at $flowacct (run make)"
-for tool in tmux python3; do
-	command -v $tool >/dev/null || fail "$tool is missing (scripts/install-deps.sh)"
-done
-
-tmp=$(mktemp -d /tmp/fa-tui.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	tm kill-server 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+cleanup_extra() { tm kill-server 2>/dev/null || true; }
+fa_setup tui tmux python3
 
 # peer NAME MODE PORT SEND RATE CONNS: names itself NAME (prctl, before any socket), then
 # per connection sends SEND bytes (-1: forever) at RATE bytes/s (0: at once) while reading

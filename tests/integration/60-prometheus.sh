@@ -9,32 +9,11 @@
 # Also: /metrics passes promtool's lint, other paths are 404, the content type is 0.0.4,
 # and stalled HTTP clients delay neither the intervals nor other scrapes.
 set -euo pipefail
-root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-flowacct=${FLOWACCT:-$root/flowacct}
+source "$(dirname "$0")/common.bash"
 send_bytes=$((48 * 1024 * 1024 + 17)) # generator → sink, in steps across scrapes
 recv_bytes=$((3 * 1024 * 1024 + 5)) # sink → generator, after the sink got everything
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || fail "needs root (flowacct loads BPF programs)"
-[ -x "$flowacct" ] || fail "no flowacct binary at $flowacct (run make)"
-for tool in prometheus promtool curl python3 gcc; do
-	command -v $tool >/dev/null || fail "$tool is missing (scripts/install-deps.sh)"
-done
-
-tmp=$(mktemp -d /tmp/fa-prom.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+fa_setup prom prometheus promtool curl python3 gcc
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -7,33 +7,12 @@
 # The traffic comes from a process with a hostile name, which must arrive escaped.
 # Then the same with the interactive view on a pseudo-terminal: the file still updates.
 set -euo pipefail
-root=${FA_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-flowacct=${FLOWACCT:-$root/flowacct}
+source "$(dirname "$0")/common.bash"
 schema=$root/docs/flowacct.schema.json
 seconds=8
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || fail "needs root (flowacct loads BPF programs)"
-[ -x "$flowacct" ] || fail "no flowacct binary at $flowacct (run make)"
-for tool in python3 script; do
-	command -v $tool >/dev/null || fail "$tool is missing"
-done
+fa_setup jsonfile python3 script
 python3 -c 'import jsonschema' || fail "python3-jsonschema is missing"
-
-tmp=$(mktemp -d /tmp/fa-jsonfile.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 mkdir "$tmp/out"
 out=$tmp/out/flowacct.json
 
