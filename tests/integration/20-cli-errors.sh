@@ -56,16 +56,18 @@ else
 	fail=1
 fi
 # SIGTERM: a final interval, exit 0
-"$F" -j 5 >/tmp/fa-sigterm.out 2>/dev/null &
+out_file=$(mktemp)
+trap 'rm -f "$out_file"' EXIT
+"$F" -j 5 >"$out_file" 2>/dev/null &
 pid=$!
 sleep 1.5
 kill -TERM $pid
 wait $pid
 rc=$?
-if [ $rc -eq 0 ] && [ "$(wc -l </tmp/fa-sigterm.out)" -eq 1 ] &&
-	python3 -c 'import json; d=json.load(open("/tmp/fa-sigterm.out")); assert d["final"] and d["interval_s"] < 4'; then
+if [ $rc -eq 0 ] && [ "$(wc -l <"$out_file")" -eq 1 ] &&
+	python3 -c 'import json; import sys; d=json.load(open(sys.argv[1])); assert d["final"] and d["interval_s"] < 4' "$out_file"; then
 	echo "PASS SIGTERM before the first 5 s interval: one final interval, exit 0"
 else
-	echo "FAIL SIGTERM: rc=$rc"; cat /tmp/fa-sigterm.out; fail=1
+	echo "FAIL SIGTERM: rc=$rc"; cat "$out_file"; fail=1
 fi
 exit $fail
