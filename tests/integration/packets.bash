@@ -44,6 +44,9 @@ pk_netns() {
 	PK_NETNS+=("$1")
 	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	ip -n "$1" link set lo up
+	# one segment per packet, as on the veth: with TSO a loopback packet can carry two
+	# segments (payload just over the MSS), which tcpi_segs_in counts as two
+	ip netns exec "$1" ethtool -K lo tso off gso off >/dev/null
 }
 
 # pk_veth NS_A ADDR_A NS_B ADDR_B: a veth pair between two namespaces, 10.x/24 + fd00::/64,
