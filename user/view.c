@@ -86,19 +86,19 @@ static void group_by_process(struct fa_row *rows, size_t *n)
 	*n = out;
 }
 
-static __thread const struct fa_view_opts *sort_opts;
-
 static int cmp_u64_desc(__u64 a, __u64 b)
 {
 	return (a < b) - (a > b);
 }
 
-static int cmp_rows(const void *a, const void *b)
+static int cmp_rows(const void *a, const void *b, void *arg)
 {
-	const struct fa_row *x = a, *y = b;
+	const struct fa_row *x = *(const struct fa_row *const *)a;
+	const struct fa_row *y = *(const struct fa_row *const *)b;
+	const struct fa_view_opts *opts = arg;
 	int c = 0;
 
-	switch (sort_opts->sort) {
+	switch (opts->sort) {
 	case FA_SORT_RX:
 		c = cmp_u64_desc(x->delta.rx_bytes, y->delta.rx_bytes);
 		break;
@@ -125,7 +125,32 @@ static int cmp_rows(const void *a, const void *b)
 		c = -cmp_u64_desc(x->key.pid, y->key.pid);
 	if (!c)
 		c = memcmp(&x->key, &y->key, sizeof(x->key));
-	return sort_opts->reverse ? -c : c;
+	return opts->reverse ? -c : c;
+}
+
+/* Sorts pointers, not the rows themselves (hundreds of bytes each), then lays them out. */
+static int sort_rows(struct fa_row *rows, size_t k, const struct fa_view_opts *opts,
+		     struct fa_row **out, size_t *n)
+{
+	struct fa_row **order = malloc((k ? k : 1) * sizeof(*order));
+	struct fa_row *sorted = malloc((k ? k : 1) * sizeof(*sorted));
+
+	if (!order || !sorted) {
+		free(order);
+		free(sorted);
+		free(rows);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < k; i++)
+		order[i] = &rows[i];
+	qsort_r(order, k, sizeof(*order), cmp_rows, (void *)opts);
+	for (size_t i = 0; i < k; i++)
+		sorted[i] = *order[i];
+	free(order);
+	free(rows);
+	*out = sorted;
+	*n = k;
+	return 0;
 }
 
 bool fa_row_moved(const struct fa_row *r)
@@ -155,9 +180,5 @@ int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opt
 				rows[j++] = rows[i];
 		k = j;
 	}
-	sort_opts = opts;
-	qsort(rows, k, sizeof(*rows), cmp_rows);
-	*out = rows;
-	*n = k;
-	return 0;
+	return sort_rows(rows, k, opts, out, n);
 }
