@@ -225,26 +225,6 @@ static int read_stats(struct fa_collector *c, __u64 *drops)
 	return 0;
 }
 
-/* clang-format off */
-#define COUNTS_FOR_EACH(X)                                                                         \
-	X(rx_bytes) X(tx_bytes) X(rx_calls) X(tx_calls)                                            \
-	X(rx_packets) X(tx_packets) X(rx_wire_bytes) X(tx_wire_bytes)
-/* clang-format on */
-
-static void counts_sub(struct fa_counts *out, const struct fa_counts *a, const struct fa_counts *b)
-{
-#define SUB(f) out->f = a->f - b->f;
-	COUNTS_FOR_EACH(SUB)
-#undef SUB
-}
-
-static void counts_add(struct fa_counts *a, const struct fa_counts *b)
-{
-#define ADD(f) a->f += b->f;
-	COUNTS_FOR_EACH(ADD)
-#undef ADD
-}
-
 static bool counts_zero(const struct fa_counts *a)
 {
 	static const struct fa_counts zero;
@@ -298,7 +278,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Gives each packet 5-tuple's counts to the flow with the same 5-tuple (lowest pid). */
-static int join_packets(struct fa_collector *c, struct entry **all, size_t n)
+static int join_packets(struct entry **all, size_t n)
 {
 	struct entry **flows = malloc((n ? n : 1) * sizeof(*flows));
 	size_t nf = 0;
@@ -337,7 +317,6 @@ static int join_packets(struct fa_collector *c, struct entry **all, size_t n)
 		f->total.rx_wire_bytes += p->row.total.rx_wire_bytes;
 		f->total.tx_wire_bytes += p->row.total.tx_wire_bytes;
 	}
-	(void)c;
 	free(flows);
 	return 0;
 }
@@ -412,10 +391,10 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 			e->row.total.rx_packets = e->row.total.tx_packets = 0;
 			e->row.total.rx_wire_bytes = e->row.total.tx_wire_bytes = 0;
 		}
-		counts_sub(&e->row.delta, &e->row.total, &e->prev);
+		fa_counts_sub(&e->row.delta, &e->row.total, &e->prev);
 		e->prev = e->row.total;
 		e->idle_for = counts_zero(&e->row.delta) ? e->idle_for + 1 : 0;
-		counts_add(&snap->delta, &e->row.delta);
+		fa_counts_add(&snap->delta, &e->row.delta);
 	}
 	/* unattributed bytes: in no row, but in the totals */
 	snap->delta.rx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_RX_BYTES] -
@@ -423,11 +402,11 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	snap->delta.tx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_TX_BYTES] -
 				c->stats_prev[FA_STAT_UNATTRIBUTED_TX_BYTES];
 	memcpy(c->stats_prev, snap->drops, sizeof(c->stats_prev));
-	counts_add(&c->grand, &snap->delta);
+	fa_counts_add(&c->grand, &snap->delta);
 	snap->total = c->grand;
 
 	if (c->ring) {
-		err = join_packets(c, all, n);
+		err = join_packets(all, n);
 		if (err)
 			goto out;
 	}

@@ -2,6 +2,7 @@
 /* -j/--json: one object per interval per line. The schema is docs/flowacct.schema.json. */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,26 +14,39 @@ static void set_int(json_t *o, const char *k, __u64 v)
 	json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
+/* JSON names of the fa_counts fields; the packet ones only with --packets */
+static const struct {
+	const char *name;
+	size_t off;
+	bool packets;
+} count_fields[] = {
+	{ "rx_bytes", offsetof(struct fa_counts, rx_bytes), false },
+	{ "tx_bytes", offsetof(struct fa_counts, tx_bytes), false },
+	{ "rx_calls", offsetof(struct fa_counts, rx_calls), false },
+	{ "tx_calls", offsetof(struct fa_counts, tx_calls), false },
+	{ "rx_packets", offsetof(struct fa_counts, rx_packets), true },
+	{ "tx_packets", offsetof(struct fa_counts, tx_packets), true },
+	{ "rx_wire_bytes", offsetof(struct fa_counts, rx_wire_bytes), true },
+	{ "tx_wire_bytes", offsetof(struct fa_counts, tx_wire_bytes), true },
+};
+
+static __u64 count_at(const struct fa_counts *c, size_t off)
+{
+	return *(const __u64 *)((const char *)c + off);
+}
+
+/* NAME for this interval, NAME_total since start */
 static void put_counts(json_t *o, const struct fa_row *r, bool packets)
 {
-	set_int(o, "rx_bytes", r->delta.rx_bytes);
-	set_int(o, "tx_bytes", r->delta.tx_bytes);
-	set_int(o, "rx_bytes_total", r->total.rx_bytes);
-	set_int(o, "tx_bytes_total", r->total.tx_bytes);
-	set_int(o, "rx_calls", r->delta.rx_calls);
-	set_int(o, "tx_calls", r->delta.tx_calls);
-	set_int(o, "rx_calls_total", r->total.rx_calls);
-	set_int(o, "tx_calls_total", r->total.tx_calls);
-	if (!packets)
-		return;
-	set_int(o, "rx_packets", r->delta.rx_packets);
-	set_int(o, "tx_packets", r->delta.tx_packets);
-	set_int(o, "rx_packets_total", r->total.rx_packets);
-	set_int(o, "tx_packets_total", r->total.tx_packets);
-	set_int(o, "rx_wire_bytes", r->delta.rx_wire_bytes);
-	set_int(o, "tx_wire_bytes", r->delta.tx_wire_bytes);
-	set_int(o, "rx_wire_bytes_total", r->total.rx_wire_bytes);
-	set_int(o, "tx_wire_bytes_total", r->total.tx_wire_bytes);
+	char total[32];
+
+	for (size_t i = 0; i < sizeof(count_fields) / sizeof(count_fields[0]); i++) {
+		if (count_fields[i].packets && !packets)
+			continue;
+		snprintf(total, sizeof(total), "%s_total", count_fields[i].name);
+		set_int(o, count_fields[i].name, count_at(&r->delta, count_fields[i].off));
+		set_int(o, total, count_at(&r->total, count_fields[i].off));
+	}
 }
 
 static void put_process(json_t *o, const struct fa_row *r)

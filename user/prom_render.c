@@ -167,12 +167,6 @@ static void set_free(struct series_set *s)
 	s->n = 0;
 }
 
-static void counts_add(struct fa_counts *a, const struct fa_counts *b)
-{
-	for (size_t i = 0; i < NCOUNTERS; i++)
-		*field(a, counters[i].off) += cfield(b, counters[i].off);
-}
-
 /* The rows of one kind grouped into series by label set, sorted. */
 static int set_build(struct series_set *out, const struct fa_snapshot *snap, enum fa_row_kind a,
 		     enum fa_row_kind b, void (*labels)(char *buf, const struct fa_row *r))
@@ -201,8 +195,8 @@ static int set_build(struct series_set *out, const struct fa_snapshot *snap, enu
 	qsort(s.v, s.n, sizeof(*s.v), cmp_series);
 	for (size_t i = 0; i < s.n; i++) {
 		if (n && !strcmp(s.v[n - 1].labels, s.v[i].labels)) {
-			counts_add(&s.v[n - 1].delta, &s.v[i].delta);
-			counts_add(&s.v[n - 1].total, &s.v[i].total);
+			fa_counts_add(&s.v[n - 1].delta, &s.v[i].delta);
+			fa_counts_add(&s.v[n - 1].total, &s.v[i].total);
 			free(s.v[i].labels);
 			continue;
 		}

@@ -18,6 +18,28 @@ const char *const fa_drop_names[FA_DROP_MAX] = {
 	[FA_DROP_PACKETS_TABLE_FULL] = "packets_table_full",
 };
 
+/* struct fa_counts is nothing but __u64 counters, so it can be walked as an array */
+#define NCOUNTS (sizeof(struct fa_counts) / sizeof(__u64))
+_Static_assert(sizeof(struct fa_counts) % sizeof(__u64) == 0, "fa_counts holds __u64 only");
+
+void fa_counts_add(struct fa_counts *a, const struct fa_counts *b)
+{
+	__u64 *x = (__u64 *)a;
+	const __u64 *y = (const __u64 *)b;
+
+	for (size_t i = 0; i < NCOUNTS; i++)
+		x[i] += y[i];
+}
+
+void fa_counts_sub(struct fa_counts *out, const struct fa_counts *a, const struct fa_counts *b)
+{
+	__u64 *o = (__u64 *)out;
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	for (size_t i = 0; i < NCOUNTS; i++)
+		o[i] = x[i] - y[i];
+}
+
 void fa_snapshot_free(struct fa_snapshot *snap)
 {
 	if (!snap)

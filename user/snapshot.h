@@ -72,6 +72,10 @@ struct fa_snapshot {
 	struct fa_row *rows; /* FA_ROW_FLOW, FA_ROW_OVERFLOW and FA_ROW_UNMATCHED rows */
 };
 
+/* a += b, and out = a - b, counter by counter */
+void fa_counts_add(struct fa_counts *a, const struct fa_counts *b);
+void fa_counts_sub(struct fa_counts *out, const struct fa_counts *a, const struct fa_counts *b);
+
 void fa_snapshot_free(struct fa_snapshot *snap);
 /* Deep copy, for outputs that keep a snapshot past the next interval. */
 int fa_snapshot_copy(struct fa_snapshot *dst, const struct fa_snapshot *src);

@@ -36,18 +36,6 @@ bool fa_view_match(const struct fa_row *row, const char *filter)
 	return strcasestr(buf, filter) != NULL;
 }
 
-static void counts_add(struct fa_counts *a, const struct fa_counts *b)
-{
-	a->rx_bytes += b->rx_bytes;
-	a->tx_bytes += b->tx_bytes;
-	a->rx_calls += b->rx_calls;
-	a->tx_calls += b->tx_calls;
-	a->rx_packets += b->rx_packets;
-	a->tx_packets += b->tx_packets;
-	a->rx_wire_bytes += b->rx_wire_bytes;
-	a->tx_wire_bytes += b->tx_wire_bytes;
-}
-
 static int cmp_pid(const void *a, const void *b)
 {
 	const struct fa_row *x = a, *y = b;
@@ -67,8 +55,8 @@ static void group_by_process(struct fa_row *rows, size_t *n)
 		bool flow = r->kind == FA_ROW_FLOW;
 
 		if (p && p->key.pid == r->key.pid) {
-			counts_add(&p->delta, &r->delta);
-			counts_add(&p->total, &r->total);
+			fa_counts_add(&p->delta, &r->delta);
+			fa_counts_add(&p->total, &r->total);
 			p->exited = p->exited && r->exited;
 			p->nflows += flow;
 			if (!p->comm[0])
