@@ -33,3 +33,15 @@ void fa_debug(const char *fmt, ...)
 	vlog(fmt, ap);
 	va_end(ap);
 }
+
+int fa_err_set(struct fa_err *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return err;
+}

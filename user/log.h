@@ -10,7 +10,21 @@ enum fa_exit {
 	FA_EXIT_USAGE = 2, /* bad options or arguments */
 };
 
-/* "flowacct: <message>\n" on stderr */
+/*
+ * The error convention of every module: a function that can fail returns 0 or a negative
+ * errno, and when it knows more than the errno says (which file, which option, what to
+ * do), it writes one line into the struct fa_err its caller passes. Modules never print
+ * their own failures; the caller decides, and prints through fa_log().
+ */
+struct fa_err {
+	char msg[256];
+};
+
+/* Sets e's message (e may be NULL) and returns err, for `return fa_err_set(e, -EINVAL, ...)`. */
+int fa_err_set(struct fa_err *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "flowacct: <message>\n" on stderr: every diagnostic of the program goes through here */
 void fa_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -v */
 void fa_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Small helpers every module may use: each exists here once. */
+#ifndef FA_UTIL_H
+#define FA_UTIL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* FNV-1a over n bytes: the hash of every table keyed by plain structs (no pointers, no
+ * uninitialised padding: callers zero their keys first). */
+static inline __u64 fa_hash(const void *p, size_t n)
+{
+	const __u8 *b = p;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Runs fn(arg) with every signal blocked in the calling thread, then restores the mask,
+ * and returns what fn returned. Threads created inside inherit the blocked mask, so
+ * SIGINT and SIGTERM only ever reach the main thread, whose ppoll() waits for them.
+ */
+int fa_with_signals_blocked(int (*fn)(void *arg), void *arg);
+/* pthread_create under fa_with_signals_blocked, named `name` (15 bytes at most). 0 or -errno. */
+int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), void *arg);
+
+/* The index of s in names[0..n), for options that take a name from a fixed table; -EINVAL. */
+int fa_name_lookup(const char *const *names, int n, const char *s);
+
+#endif /* FA_UTIL_H */
