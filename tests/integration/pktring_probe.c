@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	struct fa_pkt_stats st;
 	struct fa_pktring *ring;
 	struct timespec settle;
-	char err[256];
+	struct fa_err err = {};
 	sigset_t set;
 	size_t n;
 	int opt, sig, version;
@@ -85,8 +85,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if (fa_pktring_start(&opts, &ring, err, sizeof(err))) {
-		fprintf(stderr, "pktring_probe: %s\n", err);
+	if (fa_pktring_start(&opts, &ring, &err)) {
+		fprintf(stderr, "pktring_probe: %s\n", err.msg);
 		return 1;
 	}
 	printf("ready version=%d\n", fa_pktring_version(ring));
