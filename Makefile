@@ -68,10 +68,11 @@ integration: all $(ITEST_BINS)
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-# BPF object, stripped of DWARF (BTF stays), then its skeleton header.
+# BPF object, stripped of DWARF (BTF stays), then its skeleton header. The dependency
+# file names the object itself (-MT), not the unstripped temporary clang writes.
 $(OUTPUT)/flowacct.bpf.o: bpf/flowacct.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@.tmp
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MT $@ -MF $(OUTPUT)/flowacct.bpf.d -c $< -o $@.tmp
 	$(Q)$(LLVM_STRIP) -g $@.tmp -o $@
 	$(Q)rm -f $@.tmp
 
@@ -112,6 +113,7 @@ clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT) flowacct
 
+# Dependencies the compilers wrote (-MMD): headers, vmlinux.h, the skeleton
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
 
 # ---- kernel matrix (issue 3; docs/vmtest.md) ----
