@@ -9,6 +9,8 @@
 #
 # usage: tests/run.sh [TIER...]   (default: all four, in that order)
 # The bpf and integration tiers need root and BPF: without them they fail, never skip.
+# FA_TEST_SKIP="name ..." (integration test names without .sh) does not run those tests;
+# the summary lists them as NOT RUN, neither passed nor failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tiers=(build unit bpf integration)
@@ -26,7 +28,9 @@ export FA_ROOT=$PWD FLOWACCT=$PWD/flowacct FA_TESTBIN=$PWD/.output/tests
 logs=.output/test-logs
 mkdir -p "$logs"
 declare -a results
+read -ra skip <<<"${FA_TEST_SKIP:-}"
 failed=0
+not_run=0
 
 # fail_one NAME REASON: a test (or a whole tier) that could not run counts as failed
 fail_one() {
@@ -84,6 +88,19 @@ needs_root() {
 	return 1
 }
 
+skipped() { # name: listed in FA_TEST_SKIP
+	local s
+	for s in "${skip[@]}"; do
+		[ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
+
+for s in "${skip[@]}"; do
+	[ -f "tests/integration/$s.sh" ] ||
+		echo "FA_TEST_SKIP: no integration test named $s (tests/integration/$s.sh)" >&2
+done
+
 for tier in "$@"; do
 	case $tier in
 	build)
@@ -101,13 +118,20 @@ for tier in "$@"; do
 		needs_root integration || continue
 		for t in tests/integration/*.sh; do
 			[ -f "$t" ] || continue
-			run_script "$t" "$(basename "$t" .sh)"
+			name=$(basename "$t" .sh)
+			if skipped "$name"; then
+				printf '%-40s NOT RUN (FA_TEST_SKIP)\n' "$name"
+				results+=("NOT RUN  $name  (FA_TEST_SKIP)")
+				not_run=$((not_run + 1))
+				continue
+			fi
+			run_script "$t" "$name"
 		done
 		;;
 	esac
 done
 
 echo
-echo "== summary: ${#results[@]} run, $failed failed =="
+echo "== summary: $((${#results[@]} - not_run)) run, $failed failed, $not_run not run =="
 printf '%s\n' "${results[@]}"
 [ $failed -eq 0 ]
