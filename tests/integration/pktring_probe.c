@@ -17,13 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-/*
- * The Makefile links integration drivers with libc, jansson and pthread only; the module
- * is two self-contained files, so the driver builds them in.
- */
-#include "pktparse.c"
-#include "pktring.c"
+#include "pktring.h"
 
 static void probe_print_entry(const struct fa_pkt_entry *e)
 {
@@ -74,8 +68,10 @@ int main(int argc, char **argv)
 			opts.snaplen = strtoul(optarg, NULL, 0);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-i IFACE] [-V 2|3] [-b BLOCK_SIZE] [-n BLOCKS] "
-					"[-t TIMEOUT_MS] [-s SNAPLEN]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [-i IFACE] [-V 2|3] [-b BLOCK_SIZE] [-n BLOCKS] "
+				"[-t TIMEOUT_MS] [-s SNAPLEN]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -109,10 +105,10 @@ int main(int argc, char **argv)
 	fa_pktring_stop(ring);
 	printf("stats version=%d packets=%llu drops=%llu freezes=%llu unparsed=%llu other=%llu "
 	       "table_full=%llu frames=%llu\n",
-	       version, (unsigned long long)st.packets,
-	       (unsigned long long)st.drops, (unsigned long long)st.freezes,
-	       (unsigned long long)st.unparsed, (unsigned long long)st.other,
-	       (unsigned long long)st.table_full, (unsigned long long)st.frames);
+	       version, (unsigned long long)st.packets, (unsigned long long)st.drops,
+	       (unsigned long long)st.freezes, (unsigned long long)st.unparsed,
+	       (unsigned long long)st.other, (unsigned long long)st.table_full,
+	       (unsigned long long)st.frames);
 	free(entries);
 	return 0;
 }
