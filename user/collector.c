@@ -273,7 +273,8 @@ static int cmp_entry_pid(const void *a, const void *b)
 static void age_and_evict(struct fa_collector *c, struct entry **all, size_t n)
 {
 	__u64 live_flows = 0;
-	bool gone = false;
+	bool gone = false, asked = false;
+	__u32 asked_pid = 0;
 
 	for (size_t i = 0; i < n; i++)
 		live_flows += all[i]->src == SRC_FLOW;
@@ -288,8 +289,11 @@ static void age_and_evict(struct fa_collector *c, struct entry **all, size_t n)
 			e->remove = true;
 			continue;
 		}
-		if (i == 0 || all[i - 1]->proc.pid != e->proc.pid)
+		if (!asked || asked_pid != e->proc.pid) { /* the first entry of this pid */
 			gone = pid_gone(e->proc.pid);
+			asked = true;
+			asked_pid = e->proc.pid;
+		}
 		e->proc.exited = gone;
 		e->exited_for = gone ? e->exited_for + 1 : 0;
 		/* the process is gone, so nothing can race the deletion */

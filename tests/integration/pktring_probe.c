@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "log.h"
 #include "pktring.h"
 
 static void probe_print_entry(const struct fa_pkt_entry *e)
