@@ -119,3 +119,16 @@ vm_guest_failure() {
 		echo "guest stopped before finishing"
 	fi
 }
+
+# vm_excerpts MAX ERE NAME...: what went wrong, from each failing guest's own console
+# ($logs/NAME.console.log: the first MAX lines matching ERE; the whole log stays).
+vm_excerpts() {
+	local max=$1 ere=$2 name
+	shift 2
+	for name in "$@"; do
+		echo
+		echo "== $name: failures from $logs/$name.console.log"
+		grep -E "$ere" "$logs/$name.console.log" | head -n "$max" ||
+			echo "(none printed: the guest stopped early; see the log)"
+	done
+}

@@ -173,13 +173,8 @@ main() {
 	done 3<tests/vm/kernels.conf
 	[ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
 
-	# What went wrong, from each failing guest's own console (the whole log stays on disk)
-	for name in "${failed_kernels[@]}"; do
-		echo
-		echo "== $name: failures from $logs/$name.console.log"
-		grep -E '^(FAIL |fa_exact: [0-9]+ passed|VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
-			"$logs/$name.console.log" | head -n 40 || echo "(none printed: the guest stopped early; see the log)"
-	done
+	vm_excerpts 40 '^(FAIL |fa_exact: [0-9]+ passed|VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
+		"${failed_kernels[@]}"
 
 	echo
 	echo "== vmtest: kernel x backend ($(($(date +%s) - total_start))s; ${kernel_secs[*]}) =="
