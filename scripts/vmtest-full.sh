@@ -184,7 +184,7 @@ suite_limit() {
 	echo $((sum + 300))
 }
 
-run_kernel() { # name glob
+run_kernel() { # name glob (the rest of the kernels.conf line is vmtest's)
 	local name=$1 glob=$2 vmlinuz log limit results why t line failed_before=$failed
 	log=$logs/$name.console.log
 	if ! vmlinuz=$(fetch_kernel "$glob"); then
@@ -230,16 +230,11 @@ run_kernel() { # name glob
 # Bash reads a script as it runs it: with everything in main(), a long run is unaffected
 # by edits to this file made meanwhile.
 main() {
-	local total_start name glob _
+	local total_start
 	total_start=$(date +%s)
 	build_tree
 	build_rootfs
-	while read -r -u 3 name glob _; do
-		case $name in '' | '#'*) continue ;; esac
-		[ -n "$only" ] && [ "$only" != "$name" ] && continue
-		run_kernel "$name" "$glob"
-	done 3<tests/vm/kernels.conf
-	[ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
+	vm_each_kernel run_kernel
 
 	vm_excerpts 60 '^VMTEST-FULL-(FAIL|RESULT .* FAIL)|^    \| (FAIL|.*FAIL:)|Kernel panic|BUG:|Oops' \
 		"${failed_kernels[@]}"

@@ -132,3 +132,17 @@ vm_excerpts() {
 			echo "(none printed: the guest stopped early; see the log)"
 	done
 }
+
+# vm_each_kernel FUNC: runs FUNC NAME PACKAGE-GLOB AUTO BACKENDS... for each kernel of
+# tests/vm/kernels.conf, or only for the one labelled $only if that is set; dies if none.
+vm_each_kernel() {
+	local name glob auto backends n=0
+	while read -r -u 3 name glob auto backends; do
+		case $name in '' | '#'*) continue ;; esac
+		[ -n "$only" ] && [ "$only" != "$name" ] && continue
+		n=$((n + 1))
+		# shellcheck disable=SC2086 # one word per backend
+		"$1" "$name" "$glob" "$auto" $backends
+	done 3<tests/vm/kernels.conf
+	[ $n -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
+}

@@ -119,6 +119,10 @@ row() { # kernel test PASS|FAIL passed failed note...
 run_kernel() { # name glob auto backends...
 	local name=$1 glob=$2 auto=$3
 	shift 3
+	if [ -n "$only_backends" ]; then
+		# shellcheck disable=SC2046 # one word per backend
+		set -- $(tr , ' ' <<<"$only_backends")
+	fi
 	local backends=("$@") vmlinuz log secs vm_timeout failed_before
 	vm_timeout=${FA_VMTEST_TIMEOUT:-$((90 + ${#backends[@]} * test_timeout + 150))}
 	log=$logs/$name.console.log
@@ -164,14 +168,7 @@ main() {
 	total_start=$(date +%s)
 	build_static
 	build_initramfs
-	while read -r -u 3 name glob auto backends; do
-		case $name in '' | '#'*) continue ;; esac
-		[ -n "$only" ] && [ "$only" != "$name" ] && continue
-		[ -n "$only_backends" ] && backends=${only_backends//,/ }
-		# shellcheck disable=SC2086 # one word per backend
-		run_kernel "$name" "$glob" "$auto" $backends
-	done 3<tests/vm/kernels.conf
-	[ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
+	vm_each_kernel run_kernel
 
 	vm_excerpts 40 '^(FAIL |fa_exact: [0-9]+ passed|VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
 		"${failed_kernels[@]}"
