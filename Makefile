@@ -35,13 +35,16 @@ endif
 
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(ITEST_SRCS))
+FUZZ_BIN := $(OUTPUT)/fuzz/fuzz_pktparse
 
-.PHONY: all deps run test unit integration vmtest bench fuzz format-check clean
+.PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench fuzz format-check \
+	clean
 .DELETE_ON_ERROR:
 
 all: flowacct
@@ -57,21 +60,26 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all test-bins format-check
 	$(Q)tests/run.sh
 
-test-bins: $(UNIT_BINS) $(ITEST_BINS)
+# Test tiers (tests/run.sh): build and unit need no root; bpf and integration need root.
+test-bins: $(UNIT_BINS) $(BPF_TEST_BINS) $(ITEST_BINS) $(FUZZ_BIN)
 
 unit: $(UNIT_BINS)
-	$(Q)tests/run.sh unit
+	$(Q)tests/run.sh build unit
 
-integration: all $(ITEST_BINS)
+bpf-tests: $(BPF_TEST_BINS)
+	$(Q)tests/run.sh bpf
+
+integration: all $(ITEST_BINS) $(FUZZ_BIN)
 	$(Q)tests/run.sh integration
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/tests/bpf $(OUTPUT)/fuzz/obj:
 	$(Q)mkdir -p $@
 
-# BPF object, stripped of DWARF (BTF stays), then its skeleton header.
+# BPF object, stripped of DWARF (BTF stays), then its skeleton header. The dependency
+# file names the object itself (-MT), not the unstripped temporary clang writes.
 $(OUTPUT)/flowacct.bpf.o: bpf/flowacct.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@.tmp
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MT $@ -MF $(OUTPUT)/flowacct.bpf.d -c $< -o $@.tmp
 	$(Q)$(LLVM_STRIP) -g $@.tmp -o $@
 	$(Q)rm -f $@.tmp
 
@@ -88,19 +96,63 @@ flowacct: $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
-	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(LIB_OBJS) $(LDFLAGS) $(LIBS) -lcmocka -o $@
+# ---- test programs ----
+# The user/ modules each test program links (names without .o), besides its own source:
+# the module it tests and what that module needs, nothing more; a link error names what
+# is missing. One line per program; a unit or BPF test without a line here is an error.
+# Integration helpers (tests/integration/*.c) without a line link no module.
+test_core_OBJS := backend cli counters format log out_json out_text output snapshot tuple util view
+test_counters_OBJS := counters
+test_pktparse_OBJS := pktparse
+test_prom_OBJS := counters format log out_json output prom_http prom_render snapshot tuple util view
+test_tui_layout_OBJS := format tui_layout tuple
+test_collector_OBJS := backend collector counters log pktparse pktring snapshot tuple util
+pktring_probe_OBJS := log pktparse pktring util
 
-$(OUTPUT)/tests/%: tests/integration/%.c | $(OUTPUT)/tests
+.SECONDEXPANSION:
+# test_objs NAME: the objects of NAME_OBJS
+test_objs = $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$($(1)_OBJS)))
+# need_objs NAME, in a recipe: stops make if NAME_OBJS is not set
+need_objs = $(if $(filter undefined,$(origin $(1)_OBJS)),$(error no $(1)_OBJS in the \
+	Makefile: list the user/ modules $(1) links))
+# Test programs are linked with --as-needed: each keeps only the libraries it uses.
+TEST_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
+
+# unit tier: cmocka, no root, no BPF
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(call test_objs,test_$$*) | $(OUTPUT)/tests
+	$(call need_objs,test_$*)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(LDFLAGS) -ljansson -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) $(LIBS) -lcmocka -o $@
+
+# bpf tier: cmocka against real BPF maps (root)
+$(OUTPUT)/tests/bpf/test_%: tests/bpf/test_%.c $$(call test_objs,test_$$*) | $(OUTPUT)/tests/bpf
+	$(call need_objs,test_$*)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) $(LIBS) -lcmocka -o $@
+
+# integration helpers: traffic generators and drivers the scripts run
+$(OUTPUT)/tests/%: tests/integration/%.c $$(call test_objs,$$*) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) -ljansson -lpthread -o $@
+
+# The packet parser's libFuzzer target, with AddressSanitizer and UBSan: its own flags,
+# so the parser is compiled again into its own object directory.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -Ibpf -Iuser \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+$(OUTPUT)/fuzz/obj/%.o: user/%.c | $(OUTPUT)/fuzz/obj
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BIN): tests/fuzz/fuzz_pktparse.c $(OUTPUT)/fuzz/obj/pktparse.o | $(OUTPUT)/fuzz/obj
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) -o $@
 
 bench: deps all
 	$(Q)scripts/bench.sh
 
-# The packet parser's libFuzzer target, long run (make test runs it for 60 s)
+# The packet parser's fuzzer, long run (make test runs it for 60 s)
 fuzz: deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BIN)
 	$(Q)tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 
 # Kernel style (tabs, 100 columns): .clang-format
@@ -112,7 +164,9 @@ clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT) flowacct
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+# Dependencies the compilers wrote (-MMD): headers, vmlinux.h, the skeleton
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d \
+	$(OUTPUT)/tests/bpf/*.d $(OUTPUT)/fuzz/*.d $(OUTPUT)/fuzz/obj/*.d)
 
 # ---- kernel matrix (issue 3; docs/vmtest.md) ----
 # Boots each kernel of tests/vm/kernels.conf under QEMU and runs the exactness tests inside,

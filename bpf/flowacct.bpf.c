@@ -209,12 +209,20 @@ int BPF_PROG(sock_recv_length_tp, struct sock *sk, int ret, int flags)
 
 /* ---- fentry backend: fexit sees the arguments and the return value together ---- */
 
-SEC("fexit/tcp_sendmsg")
-int BPF_PROG(tcp_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
-{
-	account(sk, ret, FA_DIR_TX);
-	return 0;
-}
+/* The send functions share one signature: (sk, msg, len) -> bytes. */
+#define FEXIT_SEND(func, cond)                                                                     \
+	SEC("fexit/" #func)                                                                        \
+	int BPF_PROG(func##_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)       \
+	{                                                                                          \
+		if (cond)                                                                          \
+			account(sk, ret, FA_DIR_TX);                                               \
+		return 0;                                                                          \
+	}
+
+FEXIT_SEND(tcp_sendmsg, true)
+/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted there */
+FEXIT_SEND(udp_sendmsg, BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
+FEXIT_SEND(udpv6_sendmsg, true)
 
 /* sendfile()/splice() to a TCP socket before Linux 6.5; absent (not loaded) after. */
 SEC("fexit/tcp_sendpage")
@@ -225,48 +233,20 @@ int BPF_PROG(tcp_sendpage_fexit, struct sock *sk, struct page *page, int offset,
 	return 0;
 }
 
-SEC("fexit/tcp_recvmsg")
-int BPF_PROG(tcp_recvmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
-{
-	if (!(flags & MSG_PEEK))
-		account(sk, ret, FA_DIR_RX);
-	return 0;
-}
+/* The receive functions share one signature: (sk, msg, len, flags, addr_len) -> bytes. */
+#define FEXIT_RECV(func)                                                                           \
+	SEC("fexit/" #func)                                                                        \
+	int BPF_PROG(func##_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,     \
+		     int *addr_len, int ret)                                                       \
+	{                                                                                          \
+		if (!(flags & MSG_PEEK))                                                           \
+			account(sk, ret, FA_DIR_RX);                                               \
+		return 0;                                                                          \
+	}
 
-SEC("fexit/udp_sendmsg")
-int BPF_PROG(udp_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)
-{
-	/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted there */
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
-		account(sk, ret, FA_DIR_TX);
-	return 0;
-}
-
-SEC("fexit/udpv6_sendmsg")
-int BPF_PROG(udpv6_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)
-{
-	account(sk, ret, FA_DIR_TX);
-	return 0;
-}
-
-SEC("fexit/udp_recvmsg")
-int BPF_PROG(udp_recvmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
-{
-	if (!(flags & MSG_PEEK))
-		account(sk, ret, FA_DIR_RX);
-	return 0;
-}
-
-SEC("fexit/udpv6_recvmsg")
-int BPF_PROG(udpv6_recvmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	     int *addr_len, int ret)
-{
-	if (!(flags & MSG_PEEK))
-		account(sk, ret, FA_DIR_RX);
-	return 0;
-}
+FEXIT_RECV(tcp_recvmsg)
+FEXIT_RECV(udp_recvmsg)
+FEXIT_RECV(udpv6_recvmsg)
 
 /*
  * ---- kprobe backend ----
@@ -318,106 +298,34 @@ static __always_inline void inflight_exit(__u32 hook, int ret, int dir)
 	bpf_map_delete_elem(&inflight, &k);
 }
 
-SEC("kprobe/tcp_sendmsg")
-int BPF_KPROBE(tcp_sendmsg_kprobe, struct sock *sk)
-{
-	inflight_enter(sk, HOOK_TCP_SEND);
-	return 0;
-}
+/*
+ * One kprobe/kretprobe pair per function: the entry remembers the socket when `cond`
+ * holds (flags: the receive functions' 4th argument; unused by the others), the return
+ * probe counts what the call returned.
+ */
+#define KPROBE_PAIR(func, hook, dir, cond)                                                         \
+	SEC("kprobe/" #func)                                                                       \
+	int BPF_KPROBE(func##_kprobe, struct sock *sk, void *arg2, size_t arg3, int flags)         \
+	{                                                                                          \
+		if (cond)                                                                          \
+			inflight_enter(sk, hook);                                                  \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("kretprobe/" #func)                                                                    \
+	int BPF_KRETPROBE(func##_kretprobe, int ret)                                               \
+	{                                                                                          \
+		inflight_exit(hook, ret, dir);                                                     \
+		return 0;                                                                          \
+	}
 
-SEC("kretprobe/tcp_sendmsg")
-int BPF_KRETPROBE(tcp_sendmsg_kretprobe, int ret)
-{
-	inflight_exit(HOOK_TCP_SEND, ret, FA_DIR_TX);
-	return 0;
-}
-
-SEC("kprobe/tcp_sendpage")
-int BPF_KPROBE(tcp_sendpage_kprobe, struct sock *sk)
-{
-	inflight_enter(sk, HOOK_TCP_SENDPAGE);
-	return 0;
-}
-
-SEC("kretprobe/tcp_sendpage")
-int BPF_KRETPROBE(tcp_sendpage_kretprobe, int ret)
-{
-	inflight_exit(HOOK_TCP_SENDPAGE, ret, FA_DIR_TX);
-	return 0;
-}
-
-SEC("kprobe/tcp_recvmsg")
-int BPF_KPROBE(tcp_recvmsg_kprobe, struct sock *sk, struct msghdr *msg, size_t len, int flags)
-{
-	if (!(flags & MSG_PEEK))
-		inflight_enter(sk, HOOK_TCP_RECV);
-	return 0;
-}
-
-SEC("kretprobe/tcp_recvmsg")
-int BPF_KRETPROBE(tcp_recvmsg_kretprobe, int ret)
-{
-	inflight_exit(HOOK_TCP_RECV, ret, FA_DIR_RX);
-	return 0;
-}
-
-SEC("kprobe/udp_sendmsg")
-int BPF_KPROBE(udp_sendmsg_kprobe, struct sock *sk)
-{
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
-		inflight_enter(sk, HOOK_UDP_SEND);
-	return 0;
-}
-
-SEC("kretprobe/udp_sendmsg")
-int BPF_KRETPROBE(udp_sendmsg_kretprobe, int ret)
-{
-	inflight_exit(HOOK_UDP_SEND, ret, FA_DIR_TX);
-	return 0;
-}
-
-SEC("kprobe/udpv6_sendmsg")
-int BPF_KPROBE(udpv6_sendmsg_kprobe, struct sock *sk)
-{
-	inflight_enter(sk, HOOK_UDP6_SEND);
-	return 0;
-}
-
-SEC("kretprobe/udpv6_sendmsg")
-int BPF_KRETPROBE(udpv6_sendmsg_kretprobe, int ret)
-{
-	inflight_exit(HOOK_UDP6_SEND, ret, FA_DIR_TX);
-	return 0;
-}
-
-SEC("kprobe/udp_recvmsg")
-int BPF_KPROBE(udp_recvmsg_kprobe, struct sock *sk, struct msghdr *msg, size_t len, int flags)
-{
-	if (!(flags & MSG_PEEK))
-		inflight_enter(sk, HOOK_UDP_RECV);
-	return 0;
-}
-
-SEC("kretprobe/udp_recvmsg")
-int BPF_KRETPROBE(udp_recvmsg_kretprobe, int ret)
-{
-	inflight_exit(HOOK_UDP_RECV, ret, FA_DIR_RX);
-	return 0;
-}
-
-SEC("kprobe/udpv6_recvmsg")
-int BPF_KPROBE(udpv6_recvmsg_kprobe, struct sock *sk, struct msghdr *msg, size_t len, int flags)
-{
-	if (!(flags & MSG_PEEK))
-		inflight_enter(sk, HOOK_UDP6_RECV);
-	return 0;
-}
-
-SEC("kretprobe/udpv6_recvmsg")
-int BPF_KRETPROBE(udpv6_recvmsg_kretprobe, int ret)
-{
-	inflight_exit(HOOK_UDP6_RECV, ret, FA_DIR_RX);
-	return 0;
-}
+KPROBE_PAIR(tcp_sendmsg, HOOK_TCP_SEND, FA_DIR_TX, true)
+KPROBE_PAIR(tcp_sendpage, HOOK_TCP_SENDPAGE, FA_DIR_TX, true)
+KPROBE_PAIR(tcp_recvmsg, HOOK_TCP_RECV, FA_DIR_RX, !(flags & MSG_PEEK))
+/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted there */
+KPROBE_PAIR(udp_sendmsg, HOOK_UDP_SEND, FA_DIR_TX,
+	    BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
+KPROBE_PAIR(udpv6_sendmsg, HOOK_UDP6_SEND, FA_DIR_TX, true)
+KPROBE_PAIR(udp_recvmsg, HOOK_UDP_RECV, FA_DIR_RX, !(flags & MSG_PEEK))
+KPROBE_PAIR(udpv6_recvmsg, HOOK_UDP6_RECV, FA_DIR_RX, !(flags & MSG_PEEK))
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -35,25 +35,34 @@ enum fa_want {
 };
 
 /*
- * Loss counters, indexes of the per-CPU `stats` array. Every byte that reaches a hook
- * is accounted somewhere: in its flow, else in its process's overflow row, else in the
- * unattributed byte counters below. These counters say where and how often.
+ * Loss counters kept in the kernel, the indexes of the per-CPU `stats` array: the one
+ * list of them. Every byte that reaches a hook is accounted somewhere: in its flow, else
+ * in its process's overflow row, else in the unattributed byte counters below; these
+ * counters say where and how often. X(ID, name, help): name is what JSON, metrics and the
+ * views call it, help its one-line meaning (Prometheus HELP, docs). User space appends its
+ * own (user/counters.h).
  */
+#define FA_KERNEL_DROPS(X)                                                                         \
+	X(FLOW_TABLE_FULL, flow_table_full,                                                        \
+	  "Send/receive calls whose flow did not fit in the flow table (their bytes are in the "   \
+	  "process's overflow row)")                                                               \
+	X(FLOWS_DROPPED, flows_dropped, "Distinct flows that did not fit in the flow table")       \
+	X(OVERFLOW_TABLE_FULL, overflow_table_full,                                                \
+	  "Calls that fit neither their flow nor their process's overflow row")                    \
+	X(UNATTRIBUTED_RX_BYTES, unattributed_rx_bytes,                                            \
+	  "Received bytes of those calls, attributed to no process (part of the totals)")          \
+	X(UNATTRIBUTED_TX_BYTES, unattributed_tx_bytes,                                            \
+	  "Sent bytes of those calls, attributed to no process (part of the totals)")              \
+	X(KRETPROBE_MISSED, kretprobe_missed,                                                      \
+	  "kprobe backend: return probes that never fired (too many calls blocked at once)")       \
+	X(INFLIGHT_FULL, inflight_full,                                                            \
+	  "kprobe backend: calls lost because the table of calls in progress was full")
+
 enum fa_stat {
-	/* send/recv calls whose flow did not fit in the flow table (bytes went to overflow) */
-	FA_STAT_FLOW_TABLE_FULL,
-	/* distinct flows that did not fit in the flow table */
-	FA_STAT_FLOWS_DROPPED,
-	/* calls that fit neither their flow nor their process's overflow row */
-	FA_STAT_OVERFLOW_TABLE_FULL,
-	/* bytes of those calls, still part of the totals */
-	FA_STAT_UNATTRIBUTED_RX_BYTES,
-	FA_STAT_UNATTRIBUTED_TX_BYTES,
-	/* kprobe backend: a return probe that never fired (kretprobe maxactive exhausted) */
-	FA_STAT_KRETPROBE_MISSED,
-	/* kprobe backend: the per-thread table of in-flight calls was full */
-	FA_STAT_INFLIGHT_FULL,
-	FA_STAT_MAX,
+#define FA_STAT_ENUM(id, name, help) FA_STAT_##id,
+	FA_KERNEL_DROPS(FA_STAT_ENUM)
+#undef FA_STAT_ENUM
+		FA_STAT_MAX,
 };
 
 /* Identity of a flow. Family-independent: IPv4 addresses use the first 4 bytes. */

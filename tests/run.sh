@@ -1,20 +1,43 @@
 #!/usr/bin/env bash
-# Runs flowacct's tests: unit tests (.output/tests/test_*), then every
-# tests/integration/*.sh in name order, each under a timeout, with its output kept in
-# .output/test-logs/. Prints a summary table; exits non-zero if anything failed.
-# Integration tests need root and BPF: without them they fail, they never skip.
-# FA_TEST_SKIP="name ..." leaves those integration tests out (listed as NOT RUN): for
-# places where a test cannot run at all, such as nested QEMU inside a vmtest-full guest.
+# Runs flowacct's tests, tier by tier, each test under a timeout with its output kept in
+# .output/test-logs/; prints a summary table and exits non-zero if anything failed.
+#
+#   build        tests/build/*.sh: the Makefile's own behaviour (no root)
+#   unit         .output/tests/test_* from tests/unit/ (cmocka; no root, no BPF)
+#   bpf          .output/tests/bpf/test_* from tests/bpf/ (cmocka against real BPF maps)
+#   integration  tests/integration/*.sh in name order, against real traffic
+#
+# usage: tests/run.sh [TIER...]   (default: all four, in that order)
+# The bpf and integration tiers need root and BPF: without them they fail, never skip.
+# FA_TEST_SKIP="name ..." (integration test names without .sh) does not run those tests;
+# the summary lists them as NOT RUN, neither passed nor failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-what=${1:-all}
+tiers=(build unit bpf integration)
+[ $# -gt 0 ] || set -- "${tiers[@]}"
+for tier in "$@"; do
+	case " ${tiers[*]} " in
+	*" $tier "*) ;;
+	*)
+		echo "usage: tests/run.sh [TIER...]; tiers: ${tiers[*]}" >&2
+		exit 2
+		;;
+	esac
+done
 export FA_ROOT=$PWD FLOWACCT=$PWD/flowacct FA_TESTBIN=$PWD/.output/tests
 logs=.output/test-logs
 mkdir -p "$logs"
-declare -a names results
+declare -a results
+read -ra skip <<<"${FA_TEST_SKIP:-}"
 failed=0
 not_run=0
-skip=" ${FA_TEST_SKIP:-} "
+
+# fail_one NAME REASON: a test (or a whole tier) that could not run counts as failed
+fail_one() {
+	printf '%-40s FAIL (%s)\n' "$1" "$2"
+	results+=("FAIL  $1  ($2)")
+	failed=$((failed + 1))
+}
 
 run_one() { # name timeout cmd...
 	local name=$1 limit=$2 start rc
@@ -35,30 +58,78 @@ run_one() { # name timeout cmd...
 	fi
 }
 
-if [ "$what" = all ] || [ "$what" = unit ]; then
-	for t in .output/tests/test_*; do
-		[ -x "$t" ] || continue
-		run_one "unit-$(basename "$t")" 120 "$t"
-	done
-fi
+# run_script FILE NAME: a shell test, under the limit its "# timeout: N" line gives
+run_script() {
+	local limit
+	limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$1" | head -1)
+	run_one "$2" "${limit:-300}" bash "$1"
+}
 
-if [ "$what" = all ] || [ "$what" = integration ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "integration tests need root (they load BPF programs): run 'make test' as root" >&2
-		exit 1
-	fi
-	for t in tests/integration/*.sh; do
-		[ -f "$t" ] || continue
-		if [[ $skip == *" $(basename "$t" .sh) "* ]]; then
-			printf '%-40s NOT RUN (FA_TEST_SKIP)\n' "$(basename "$t" .sh)"
-			results+=("NOT RUN  $(basename "$t" .sh)  (FA_TEST_SKIP)")
-			not_run=$((not_run + 1))
-			continue
+# run_programs SOURCE_DIR BIN_DIR PREFIX: the program built from each SOURCE_DIR/test_*.c
+run_programs() {
+	local src bin
+	for src in "$1"/test_*.c; do
+		[ -f "$src" ] || continue
+		bin=$2/$(basename "$src" .c)
+		if [ -x "$bin" ]; then
+			run_one "$3-$(basename "$bin")" 120 "$bin"
+		else
+			fail_one "$3-$(basename "$bin")" "$bin not built: run make test-bins"
 		fi
-		limit=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$t" | head -1)
-		run_one "$(basename "$t" .sh)" "${limit:-300}" bash "$t"
 	done
-fi
+}
+
+# needs_root TIER: 0 if running as root; else the tier fails, loudly
+needs_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	echo "the $1 tier needs root and BPF (its tests load BPF programs or create BPF maps):" \
+		"run it as root" >&2
+	fail_one "$1 tier" "needs root and BPF"
+	return 1
+}
+
+skipped() { # name: listed in FA_TEST_SKIP
+	local s
+	for s in "${skip[@]}"; do
+		[ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
+
+for s in "${skip[@]}"; do
+	[ -f "tests/integration/$s.sh" ] ||
+		echo "FA_TEST_SKIP: no integration test named $s (tests/integration/$s.sh)" >&2
+done
+
+for tier in "$@"; do
+	case $tier in
+	build)
+		for t in tests/build/*.sh; do
+			[ -f "$t" ] && run_script "$t" "build-$(basename "$t" .sh)"
+		done
+		;;
+	unit)
+		run_programs tests/unit .output/tests unit
+		;;
+	bpf)
+		needs_root bpf && run_programs tests/bpf .output/tests/bpf bpf
+		;;
+	integration)
+		needs_root integration || continue
+		for t in tests/integration/*.sh; do
+			[ -f "$t" ] || continue
+			name=$(basename "$t" .sh)
+			if skipped "$name"; then
+				printf '%-40s NOT RUN (FA_TEST_SKIP)\n' "$name"
+				results+=("NOT RUN  $name  (FA_TEST_SKIP)")
+				not_run=$((not_run + 1))
+				continue
+			fi
+			run_script "$t" "$name"
+		done
+		;;
+	esac
+done
 
 echo
 echo "== summary: $((${#results[@]} - not_run)) run, $failed failed, $not_run not run =="

@@ -13,9 +13,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "backend.h"
-#include "cli.h"
 #include "flowacct.skel.h"
 #include "log.h"
+#include "util.h"
 
 const char *const fa_backend_names[FA_BACKEND_MAX] = {
 	[FA_BACKEND_AUTO] = "auto",
@@ -23,17 +23,6 @@ const char *const fa_backend_names[FA_BACKEND_MAX] = {
 	[FA_BACKEND_KPROBE] = "kprobe",
 	[FA_BACKEND_TRACEPOINT] = "tracepoint",
 };
-
-int fa_backend_parse(const char *s, enum fa_backend *out)
-{
-	for (int i = 0; i < FA_BACKEND_MAX; i++) {
-		if (!strcmp(s, fa_backend_names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
 
 /* Hooks a kernel may lack without the backend losing bytes: sendfile() has gone
  * through tcp_sendmsg() since Linux 6.5, which removed tcp_sendpage(). */
@@ -122,19 +111,19 @@ static int fentry_can_load(const struct btf *vmlinux)
 
 /* Side-effect-free check that backend b can work here; why says what is missing. */
 static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
-			 const struct flowacct_bpf *skel, char *why, size_t whylen)
+			 const struct flowacct_bpf *skel, struct fa_err *why)
 {
 	struct bpf_program *prog;
 	int err;
 
 	if (!vmlinux && b != FA_BACKEND_KPROBE) {
-		snprintf(why, whylen, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		fa_err_set(why, 0, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
 		return -ENOENT;
 	}
 	if (b == FA_BACKEND_KPROBE && access("/sys/bus/event_source/devices/kprobe/type", F_OK) &&
 	    access("/sys/kernel/tracing/kprobe_events", F_OK) &&
 	    access("/sys/kernel/debug/tracing/kprobe_events", F_OK)) {
-		snprintf(why, whylen, "the kernel is built without kprobes (CONFIG_KPROBES)");
+		fa_err_set(why, 0, "the kernel is built without kprobes (CONFIG_KPROBES)");
 		return -EOPNOTSUPP;
 	}
 	bpf_object__for_each_program (prog, skel->obj) {
@@ -143,42 +132,41 @@ static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
 		if (prog_backend(prog) != b || hook_optional(target))
 			continue;
 		if (!hook_exists(b, vmlinux, target)) {
-			snprintf(why, whylen, "the kernel has no %s %s",
-				 b == FA_BACKEND_TRACEPOINT ? "tracepoint" : "function", target);
+			fa_err_set(why, 0, "the kernel has no %s %s",
+				   b == FA_BACKEND_TRACEPOINT ? "tracepoint" : "function", target);
 			return -ENOENT;
 		}
 	}
 	if (b == FA_BACKEND_FENTRY) {
 		err = fentry_can_load(vmlinux);
 		if (err) {
-			snprintf(why, whylen, "loading an fentry program was refused (%s)",
-				 strerror(-err));
+			fa_err_set(why, 0, "loading an fentry program was refused (%s)",
+				   strerror(-err));
 			return err;
 		}
 	}
 	return 0;
 }
 
-static int backend_load(const struct fa_config *cfg, enum fa_backend b, const struct btf *vmlinux,
-			struct fa_bpf *out, char *why, size_t whylen)
+static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
+			const struct btf *vmlinux, struct fa_bpf *out, struct fa_err *why)
 {
 	struct flowacct_bpf *skel = flowacct_bpf__open();
 	struct bpf_program *prog;
 	__u8 one = 1;
 	int err;
 
-	if (!skel) {
-		snprintf(why, whylen, "opening the BPF object failed (%s)", strerror(errno));
-		return -errno;
-	}
-	skel->rodata->want = cfg->want;
-	skel->rodata->filter_pids = cfg->npids > 0;
-	bpf_map__set_max_entries(skel->maps.flows, cfg->max_flows);
+	if (!skel)
+		return fa_err_set(why, -errno, "opening the BPF object failed (%s)",
+				  strerror(errno));
+	skel->rodata->want = opts->want;
+	skel->rodata->filter_pids = opts->npids > 0;
+	bpf_map__set_max_entries(skel->maps.flows, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.dropped_flows,
-				 cfg->max_flows > 16384 ? cfg->max_flows : 16384);
+				 opts->max_flows > 16384 ? opts->max_flows : 16384);
 	bpf_map__set_max_entries(skel->maps.overflow,
-				 cfg->max_flows > 4096 ? cfg->max_flows : 4096);
-	bpf_map__set_max_entries(skel->maps.pid_filter, cfg->npids > 0 ? cfg->npids : 1);
+				 opts->max_flows > 4096 ? opts->max_flows : 4096);
+	bpf_map__set_max_entries(skel->maps.pid_filter, opts->npids > 0 ? opts->npids : 1);
 	bpf_object__for_each_program (prog, skel->obj) {
 		bool on = prog_backend(prog) == b && (!hook_optional(prog_target(prog)) ||
 						      hook_exists(b, vmlinux, prog_target(prog)));
@@ -190,23 +178,23 @@ static int backend_load(const struct fa_config *cfg, enum fa_backend b, const st
 
 	err = flowacct_bpf__load(skel);
 	if (err) {
-		snprintf(why, whylen,
-			 "loading the BPF programs failed (%s; -v shows the verifier log)",
-			 strerror(-err));
+		fa_err_set(why, 0,
+			   "loading the BPF programs failed (%s; -v shows the verifier log)",
+			   strerror(-err));
 		goto cleanup;
 	}
-	for (int i = 0; i < cfg->npids; i++) {
-		err = bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &cfg->pids[i], &one,
+	for (int i = 0; i < opts->npids; i++) {
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &opts->pids[i], &one,
 					  BPF_ANY);
 		if (err) {
 			err = -errno;
-			snprintf(why, whylen, "filling the PID filter failed (%s)", strerror(-err));
+			fa_err_set(why, 0, "filling the PID filter failed (%s)", strerror(-err));
 			goto cleanup;
 		}
 	}
 	err = flowacct_bpf__attach(skel);
 	if (err) {
-		snprintf(why, whylen, "attaching failed (%s)", strerror(-err));
+		fa_err_set(why, 0, "attaching failed (%s)", strerror(-err));
 		goto cleanup;
 	}
 	out->skel = skel;
@@ -214,7 +202,7 @@ static int backend_load(const struct fa_config *cfg, enum fa_backend b, const st
 	out->flows_fd = bpf_map__fd(skel->maps.flows);
 	out->overflow_fd = bpf_map__fd(skel->maps.overflow);
 	out->stats_fd = bpf_map__fd(skel->maps.stats);
-	out->max_flows = cfg->max_flows;
+	out->max_flows = opts->max_flows;
 	return 0;
 
 cleanup:
@@ -222,7 +210,40 @@ cleanup:
 	return err;
 }
 
-int fa_backend_open(const struct fa_config *cfg, struct fa_bpf *out)
+/* The probe needs the object's program list and the kernel's BTF; both are freed after. */
+struct probe_ctx {
+	struct btf *vmlinux;
+	struct flowacct_bpf *skel;
+};
+
+static int probe_ctx_open(struct probe_ctx *p, struct fa_err *err)
+{
+	p->vmlinux = btf__load_vmlinux_btf();
+	p->skel = flowacct_bpf__open();
+	if (!p->skel)
+		return fa_err_set(err, -errno, "cannot open the embedded BPF object: %s",
+				  strerror(errno));
+	return 0;
+}
+
+static void probe_ctx_close(struct probe_ctx *p)
+{
+	flowacct_bpf__destroy(p->skel);
+	btf__free(p->vmlinux);
+}
+
+int fa_backend_probe(enum fa_backend b, struct fa_err *why)
+{
+	struct probe_ctx p;
+	int err = probe_ctx_open(&p, why);
+
+	if (!err)
+		err = backend_probe(b, p.vmlinux, p.skel, why);
+	probe_ctx_close(&p);
+	return err;
+}
+
+int fa_backend_open(const struct fa_backend_opts *opts, struct fa_bpf *out, struct fa_err *err)
 {
 	static const char *const hooks[FA_BACKEND_MAX] = {
 		[FA_BACKEND_FENTRY] = "fexit on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
@@ -231,40 +252,40 @@ int fa_backend_open(const struct fa_config *cfg, struct fa_bpf *out)
 		[FA_BACKEND_TRACEPOINT] =
 			"tracepoints sock:sock_send_length, sock:sock_recv_length",
 	};
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	struct flowacct_bpf *probe_skel = flowacct_bpf__open();
-	enum fa_backend first = cfg->backend, last = cfg->backend;
-	char why[256];
-	int err = -ENOENT;
+	enum fa_backend first = opts->backend, last = opts->backend;
+	struct probe_ctx p;
+	struct fa_err why;
+	int ret;
 
-	if (!probe_skel) {
-		err = -errno;
-		fa_log("cannot open the embedded BPF object: %s", strerror(-err));
-		btf__free(vmlinux);
-		return err;
-	}
-	if (cfg->backend == FA_BACKEND_AUTO) {
+	memset(out, 0, sizeof(*out));
+	ret = probe_ctx_open(&p, err);
+	if (ret)
+		goto out;
+	if (opts->backend == FA_BACKEND_AUTO) {
 		first = FA_BACKEND_FENTRY;
 		last = FA_BACKEND_TRACEPOINT;
 	}
-	memset(out, 0, sizeof(*out));
 	for (enum fa_backend b = first; b <= last; b++) {
-		err = backend_probe(b, vmlinux, probe_skel, why, sizeof(why));
-		if (!err)
-			err = backend_load(cfg, b, vmlinux, out, why, sizeof(why));
-		if (!err) {
+		ret = backend_probe(b, p.vmlinux, p.skel, &why);
+		if (!ret)
+			ret = backend_load(opts, b, p.vmlinux, out, &why);
+		if (!ret) {
 			fa_log("using backend %s (%s)", fa_backend_names[b], hooks[b]);
 			break;
 		}
-		fa_log("backend %s %s: %s", fa_backend_names[b],
-		       cfg->backend == FA_BACKEND_AUTO ? "skipped" : "is not usable", why);
+		if (opts->backend != FA_BACKEND_AUTO) {
+			fa_err_set(err, ret, "backend %s is not usable: %s", fa_backend_names[b],
+				   why.msg);
+			break;
+		}
+		fa_log("backend %s skipped: %s", fa_backend_names[b], why.msg);
+		fa_err_set(err, ret,
+			   "no backend works on this kernel (tried fentry, kprobe, tracepoint; "
+			   "see above)");
 	}
-	if (err && cfg->backend == FA_BACKEND_AUTO)
-		fa_log("no backend works on this kernel (tried fentry, kprobe, tracepoint; see "
-		       "above)");
-	flowacct_bpf__destroy(probe_skel);
-	btf__free(vmlinux);
-	return err;
+out:
+	probe_ctx_close(&p);
+	return ret;
 }
 
 void fa_backend_close(struct fa_bpf *bpf)

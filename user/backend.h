@@ -14,10 +14,18 @@ enum fa_backend {
 };
 
 extern const char *const fa_backend_names[FA_BACKEND_MAX];
-int fa_backend_parse(const char *s, enum fa_backend *out); /* 0 or -EINVAL */
 
-struct fa_config;
+struct fa_err;
 struct flowacct_bpf;
+
+/* What the kernel side is asked to do: the backend's own options, nothing else. */
+struct fa_backend_opts {
+	enum fa_backend backend; /* FA_BACKEND_AUTO: the first that works */
+	__u8 want; /* enum fa_want bits: families and protocols counted */
+	const __u32 *pids; /* --pid: only these processes; npids 0: all */
+	int npids;
+	__u32 max_flows; /* flow table size */
+};
 
 struct fa_bpf {
 	struct flowacct_bpf *skel;
@@ -27,11 +35,16 @@ struct fa_bpf {
 };
 
 /*
- * Loads and attaches cfg->backend, or with FA_BACKEND_AUTO the first of fentry, kprobe,
- * tracepoint that works, saying on stderr why each skipped one was skipped. Returns 0,
- * or -errno after printing what was tried and why each failed.
+ * Loads and attaches opts->backend, or with FA_BACKEND_AUTO the first of fentry, kprobe,
+ * tracepoint that works, logging which one it uses and why each skipped one was skipped.
+ * Returns 0, or -errno with the reason in err.
  */
-int fa_backend_open(const struct fa_config *cfg, struct fa_bpf *out);
+int fa_backend_open(const struct fa_backend_opts *opts, struct fa_bpf *out, struct fa_err *err);
+/*
+ * Can backend b (not FA_BACKEND_AUTO) work on this kernel? Side-effect free: nothing is
+ * attached. 0, or -errno with what is missing in why. Needs the privileges of a load.
+ */
+int fa_backend_probe(enum fa_backend b, struct fa_err *why);
 void fa_backend_close(struct fa_bpf *bpf);
 
 #endif /* FA_BACKEND_H */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "log.h"
+#include "util.h"
 
 enum long_only {
 	OPT_TCP = 256,
@@ -23,6 +25,7 @@ enum long_only {
 	OPT_RING_BLOCKS,
 	OPT_RING_BLOCK_TIMEOUT,
 	OPT_FILTER,
+	OPT_PROBE_BACKENDS,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +49,7 @@ static const struct option long_opts[] = {
 	{ "ring-block-size", required_argument, NULL, OPT_RING_BLOCK_SIZE },
 	{ "ring-blocks", required_argument, NULL, OPT_RING_BLOCKS },
 	{ "ring-block-timeout", required_argument, NULL, OPT_RING_BLOCK_TIMEOUT },
+	{ "probe-backends", no_argument, NULL, OPT_PROBE_BACKENDS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -81,6 +85,8 @@ void fa_cli_usage(FILE *f)
 	      "      --backend NAME    auto (default), fentry, kprobe, tracepoint\n"
 	      "      --max-flows N     flow table size (default 16384); the rest is counted per "
 	      "process\n"
+	      "      --probe-backends  say which backends work on this kernel (auto takes the "
+	      "first), exit\n"
 	      "Packets (AF_PACKET ring, needs CAP_NET_RAW):\n"
 	      "      --packets[=IFACE] count packets per flow (default: all interfaces)\n"
 	      "      --tpacket-version 2|3  ring format (default 3)\n"
@@ -97,12 +103,14 @@ void fa_cli_usage(FILE *f)
 	      f);
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int fail(struct fa_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct fa_err *err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return FA_CLI_ERROR;
 }
@@ -123,18 +131,19 @@ static int parse_ulong(const char *s, unsigned long min, unsigned long max, unsi
 	return 0;
 }
 
-enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out, char *err,
-				size_t errlen)
+enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out,
+				struct fa_err *err)
 {
 	const struct fa_pktring_opts ring_defaults = FA_PKTRING_OPTS_DEFAULT;
 	__u8 families = 0, protos = 0;
 	unsigned long v;
-	int c;
+	int c, i;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->interval_s = 1;
 	cfg->view.sort = FA_SORT_TOTAL;
-	cfg->max_flows = 16384;
+	cfg->kernel.max_flows = 16384;
+	cfg->kernel.pids = cfg->pids;
 	cfg->ring = ring_defaults;
 	optind = 1;
 	opterr = 0;
@@ -149,10 +158,10 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			break;
 		case 'p':
 			if (parse_ulong(optarg, 1, INT_MAX, &v))
-				return fail(err, errlen, "invalid PID '%s'", optarg);
-			if (cfg->npids == FA_MAX_PIDS)
-				return fail(err, errlen, "at most %d --pid options", FA_MAX_PIDS);
-			cfg->pids[cfg->npids++] = v;
+				return fail(err, "invalid PID '%s'", optarg);
+			if (cfg->kernel.npids == FA_MAX_PIDS)
+				return fail(err, "at most %d --pid options", FA_MAX_PIDS);
+			cfg->pids[cfg->kernel.npids++] = v;
 			break;
 		case '4':
 			families |= FA_WANT_IPV4;
@@ -167,26 +176,24 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			protos |= FA_WANT_UDP;
 			break;
 		case OPT_BY:
-			if (!strcmp(optarg, "flow"))
-				cfg->view.group = FA_GROUP_FLOW;
-			else if (!strcmp(optarg, "process"))
-				cfg->view.group = FA_GROUP_PROCESS;
-			else
-				return fail(err, errlen, "--by takes 'flow' or 'process', not '%s'",
+			if ((i = fa_name_lookup(fa_group_names, FA_GROUP_MAX, optarg)) < 0)
+				return fail(err, "--by takes 'flow' or 'process', not '%s'",
 					    optarg);
+			cfg->view.group = i;
 			break;
 		case 's':
-			if (fa_sort_parse(optarg, &cfg->view.sort))
-				return fail(err, errlen,
+			if ((i = fa_name_lookup(fa_sort_names, FA_SORT_MAX, optarg)) < 0)
+				return fail(err,
 					    "--sort takes rx, tx, total, pid or comm, not '%s'",
 					    optarg);
+			cfg->view.sort = i;
 			break;
 		case 'R':
 			cfg->view.reverse = true;
 			break;
 		case 'r':
 			if (parse_ulong(optarg, 1, INT_MAX, &v))
-				return fail(err, errlen, "--rows takes a positive number, not '%s'",
+				return fail(err, "--rows takes a positive number, not '%s'",
 					    optarg);
 			cfg->rows = v;
 			break;
@@ -194,23 +201,24 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			cfg->view.filter = optarg;
 			break;
 		case OPT_BACKEND:
-			if (fa_backend_parse(optarg, &cfg->backend))
-				return fail(err, errlen,
+			if ((i = fa_name_lookup(fa_backend_names, FA_BACKEND_MAX, optarg)) < 0)
+				return fail(err,
 					    "--backend takes auto, fentry, kprobe or tracepoint, "
 					    "not '%s'",
 					    optarg);
+			cfg->kernel.backend = i;
 			break;
 		case OPT_MAX_FLOWS:
 			if (parse_ulong(optarg, 1, 1 << 24, &v))
 				return fail(
-					err, errlen,
+					err,
 					"--max-flows takes a number from 1 to 16777216, not '%s'",
 					optarg);
-			cfg->max_flows = v;
+			cfg->kernel.max_flows = v;
 			break;
 		case OPT_JSON_FILE:
 			if (!*optarg)
-				return fail(err, errlen, "--json-file needs a path");
+				return fail(err, "--json-file needs a path");
 			cfg->json_file = optarg;
 			break;
 		case OPT_PROMETHEUS:
@@ -226,13 +234,13 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			break;
 		case OPT_TPACKET_VERSION:
 			if (parse_ulong(optarg, 2, 3, &v))
-				return fail(err, errlen, "--tpacket-version takes 2 or 3, not '%s'",
+				return fail(err, "--tpacket-version takes 2 or 3, not '%s'",
 					    optarg);
 			cfg->ring.tpacket_version = v;
 			break;
 		case OPT_RING_BLOCK_SIZE:
 			if (parse_ulong(optarg, 4096, 1UL << 30, &v) || (v & 4095))
-				return fail(err, errlen,
+				return fail(err,
 					    "--ring-block-size takes a multiple of 4096 up to 1 "
 					    "GiB, not '%s'",
 					    optarg);
@@ -240,16 +248,19 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			break;
 		case OPT_RING_BLOCKS:
 			if (parse_ulong(optarg, 1, 65536, &v))
-				return fail(err, errlen, "--ring-blocks takes 1 to 65536, not '%s'",
+				return fail(err, "--ring-blocks takes 1 to 65536, not '%s'",
 					    optarg);
 			cfg->ring.block_count = v;
 			break;
 		case OPT_RING_BLOCK_TIMEOUT:
 			if (parse_ulong(optarg, 1, 60000, &v))
-				return fail(err, errlen,
+				return fail(err,
 					    "--ring-block-timeout takes 1 to 60000 ms, not '%s'",
 					    optarg);
 			cfg->ring.block_timeout_ms = v;
+			break;
+		case OPT_PROBE_BACKENDS:
+			cfg->probe_backends = true;
 			break;
 		case 'v':
 			cfg->verbose = true;
@@ -261,11 +272,11 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			fprintf(out, "flowacct %s\n", FA_VERSION);
 			return FA_CLI_DONE;
 		case ':':
-			return fail(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+			return fail(err, "option '%s' needs an argument", argv[optind - 1]);
 		default:
 			if (optopt)
-				return fail(err, errlen, "unknown option '-%c'", optopt);
-			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+				return fail(err, "unknown option '-%c'", optopt);
+			return fail(err, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 
@@ -275,7 +286,7 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 
 		if (*end || end == argv[optind] || !isfinite(iv) || iv < 0.01 || iv > 86400)
 			return fail(
-				err, errlen,
+				err,
 				"interval must be a number of seconds from 0.01 to 86400, not '%s'",
 				argv[optind]);
 		cfg->interval_s = iv;
@@ -283,19 +294,18 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 	}
 	if (optind < argc) {
 		if (parse_ulong(argv[optind], 1, LONG_MAX, &v))
-			return fail(err, errlen, "count must be a positive number, not '%s'",
-				    argv[optind]);
+			return fail(err, "count must be a positive number, not '%s'", argv[optind]);
 		cfg->count = v;
 		optind++;
 	}
 	if (optind < argc)
-		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return fail(err, "unexpected argument '%s'", argv[optind]);
 	if (cfg->json && cfg->batch)
-		return fail(err, errlen, "--json and --batch exclude each other");
+		return fail(err, "--json and --batch exclude each other");
 	if (cfg->prom_flows && !cfg->prom_listen)
-		return fail(err, errlen, "--prometheus-flows needs --prometheus");
+		return fail(err, "--prometheus-flows needs --prometheus");
 
-	cfg->want = (families ? families : FA_WANT_IPV4 | FA_WANT_IPV6) |
-		    (protos ? protos : FA_WANT_TCP | FA_WANT_UDP);
+	cfg->kernel.want = (families ? families : FA_WANT_IPV4 | FA_WANT_IPV6) |
+			   (protos ? protos : FA_WANT_TCP | FA_WANT_UDP);
 	return FA_CLI_RUN;
 }

@@ -17,11 +17,9 @@ struct fa_config {
 	bool batch, json;
 	struct fa_view_opts view;
 	int rows; /* 0: all */
+	struct fa_backend_opts kernel; /* kernel.pids points at pids[] */
 	__u32 pids[FA_MAX_PIDS];
-	int npids;
-	__u8 want; /* enum fa_want bits */
-	enum fa_backend backend;
-	__u32 max_flows;
+	bool probe_backends; /* --probe-backends: say which backends work here, then exit */
 	const char *json_file;
 	const char *prom_listen;
 	bool prom_flows;
@@ -36,8 +34,10 @@ enum fa_cli_result {
 	FA_CLI_ERROR, /* err holds a one-line reason: print it with the usage, exit 2 */
 };
 
-enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out, char *err,
-				size_t errlen);
+struct fa_err;
+
+enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FILE *out,
+				struct fa_err *err);
 void fa_cli_usage(FILE *f);
 
 #endif /* FA_CLI_H */

@@ -1,4 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * One sample, in the steps fa_collector_sample() runs in order:
+ *   read_kernel()     the kernel's cumulative counters and loss counters, the packet ring's
+ *   age_and_evict()   which processes have exited (asked once per pid), which rows leave
+ *   compute_deltas()  this interval = this reading - the previous one
+ *   join_packets()    each packet 5-tuple's counts onto the flow with that 5-tuple
+ *   build_snapshot()  distinct arrays of flows, overflow rows, processes, unmatched packets
+ * then sweep() frees the entries that left.
+ */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -6,19 +15,30 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collector.h"
-#include "log.h"
+#include "util.h"
 
 /* Under table pressure, flows of live processes idle this many intervals are removed. */
 #define IDLE_EVICT_INTERVALS 30
 
+/* Which table an entry mirrors. */
+enum entry_src {
+	SRC_FLOW, /* the kernel's flow map */
+	SRC_OVERFLOW, /* the kernel's per-process overflow map */
+	SRC_PACKETS, /* the packet ring's 5-tuple table */
+};
+
 struct entry {
 	struct entry *next;
-	__u8 kind; /* FA_ROW_FLOW, FA_ROW_OVERFLOW, FA_ROW_UNMATCHED */
+	__u8 src; /* enum entry_src */
 	bool remove; /* leaves the table once this interval's snapshot is built */
-	bool joined; /* UNMATCHED: its packets went to a flow this interval */
-	struct fa_flow_key kkey; /* the kernel map's key (a packet 5-tuple for UNMATCHED) */
-	struct fa_row row; /* row.total holds the cumulative counters */
-	struct fa_counts prev; /* cumulative counters at the previous sample */
+	bool matched; /* SRC_PACKETS: its packets went to a flow this interval */
+	struct fa_flow_key kkey; /* the kernel map's key; for packets, the 5-tuple, pid 0 */
+	struct fa_ident proc; /* SRC_FLOW, SRC_OVERFLOW */
+	struct fa_tuple tuple; /* SRC_FLOW (normalized), SRC_PACKETS */
+	struct fa_counts total; /* cumulative, as last read */
+	struct fa_counts prev; /* cumulative at the previous sample */
+	struct fa_counts delta; /* this interval, packets joined in */
+	struct fa_counts joined; /* SRC_FLOW: packet totals joined onto it this interval */
 	__u32 seen_gen;
 	__u32 exited_for, idle_for;
 };
@@ -36,68 +56,38 @@ struct fa_collector {
 	__u64 stats_prev[FA_STAT_MAX];
 };
 
-static __u64 key_hash(__u8 kind, const struct fa_flow_key *k)
+static size_t entry_bucket(const struct fa_collector *c, __u8 src, const struct fa_flow_key *k)
 {
-	const __u8 *p = (const __u8 *)k;
-	__u64 h = 1469598103934665603ULL ^ kind;
-
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
+	return (fa_hash(k, sizeof(*k)) ^ src) & (c->nbuckets - 1);
 }
 
 static int table_grow(struct fa_collector *c)
 {
 	size_t n = c->nbuckets ? c->nbuckets * 2 : 1024;
 	struct entry **b = calloc(n, sizeof(*b));
+	struct entry **old = c->buckets;
+	size_t nold = c->nbuckets;
 
 	if (!b)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct entry *e = c->buckets[i], *next;
+	c->buckets = b;
+	c->nbuckets = n;
+	for (size_t i = 0; i < nold; i++) {
+		struct entry *e = old[i], *next;
 
 		for (; e; e = next) {
-			size_t h = key_hash(e->kind, &e->kkey) & (n - 1);
+			size_t h = entry_bucket(c, e->src, &e->kkey);
 
 			next = e->next;
 			e->next = b[h];
 			b[h] = e;
 		}
 	}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
+	free(old);
 	return 0;
 }
 
-static bool addr_v4mapped(const __u8 *a)
-{
-	static const __u8 prefix[12] = { [10] = 0xff, [11] = 0xff };
-
-	return !memcmp(a, prefix, sizeof(prefix));
-}
-
-static bool addr_zero(const __u8 *a)
-{
-	static const __u8 zero[FA_ADDR_LEN];
-
-	return !memcmp(a, zero, sizeof(zero));
-}
-
-/* An IPv6 socket talking IPv4 (v4-mapped addresses) is shown, and joined, as IPv4. */
-static void key_normalize(struct fa_flow_key *k)
-{
-	if (k->family != FA_FAMILY_IPV6 || !addr_v4mapped(k->laddr) ||
-	    !(addr_v4mapped(k->raddr) || addr_zero(k->raddr)))
-		return;
-	k->family = FA_FAMILY_IPV4;
-	memmove(k->laddr, k->laddr + 12, 4);
-	memset(k->laddr + 4, 0, FA_ADDR_LEN - 4);
-	memmove(k->raddr, k->raddr + 12, 4);
-	memset(k->raddr + 4, 0, FA_ADDR_LEN - 4);
-}
-
-static struct entry *entry_get(struct fa_collector *c, __u8 kind, const struct fa_flow_key *k,
+static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa_flow_key *k,
 			       bool *created)
 {
 	struct entry *e;
@@ -106,18 +96,23 @@ static struct entry *entry_get(struct fa_collector *c, __u8 kind, const struct f
 	*created = false;
 	if (c->nentries >= c->nbuckets && table_grow(c))
 		return NULL;
-	h = key_hash(kind, k) & (c->nbuckets - 1);
+	h = entry_bucket(c, src, k);
 	for (e = c->buckets[h]; e; e = e->next)
-		if (e->kind == kind && !memcmp(&e->kkey, k, sizeof(*k)))
+		if (e->src == src && !memcmp(&e->kkey, k, sizeof(*k)))
 			return e;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	e->kind = kind;
+	e->src = src;
 	e->kkey = *k;
-	e->row.key = *k;
-	e->row.kind = kind;
-	key_normalize(&e->row.key);
+	e->proc.pid = k->pid;
+	memcpy(e->tuple.laddr, k->laddr, FA_ADDR_LEN);
+	memcpy(e->tuple.raddr, k->raddr, FA_ADDR_LEN);
+	e->tuple.lport = k->lport;
+	e->tuple.rport = k->rport;
+	e->tuple.proto = k->proto;
+	e->tuple.family = k->family;
+	fa_tuple_normalize(&e->tuple);
 	e->next = c->buckets[h];
 	c->buckets[h] = e;
 	c->nentries++;
@@ -125,25 +120,27 @@ static struct entry *entry_get(struct fa_collector *c, __u8 kind, const struct f
 	return e;
 }
 
-/* The kernel's cumulative counters of one flow or overflow row, into e->row.total. */
+/* The kernel's cumulative counters of one flow or overflow row. */
 static void entry_set_value(struct entry *e, const struct fa_flow_value *v, bool created)
 {
 	if (created) {
-		e->row.uid = v->uid;
-		memcpy(e->row.comm, v->comm, FA_COMM_LEN);
-		e->row.comm[FA_COMM_LEN] = '\0';
+		e->proc.uid = v->uid;
+		memcpy(e->proc.comm, v->comm, FA_COMM_LEN);
+		e->proc.comm[FA_COMM_LEN] = '\0';
 	}
-	e->row.total.rx_bytes = v->bytes[FA_DIR_RX];
-	e->row.total.tx_bytes = v->bytes[FA_DIR_TX];
-	e->row.total.rx_calls = v->calls[FA_DIR_RX];
-	e->row.total.tx_calls = v->calls[FA_DIR_TX];
+	e->total.rx_bytes = v->bytes[FA_DIR_RX];
+	e->total.tx_bytes = v->bytes[FA_DIR_TX];
+	e->total.rx_calls = v->calls[FA_DIR_RX];
+	e->total.tx_calls = v->calls[FA_DIR_TX];
 }
 
-static int read_kernel_map(struct fa_collector *c, int fd, __u8 kind)
+/* The flow map is keyed by struct fa_flow_key, the overflow map by pid. */
+static int read_kernel_map(struct fa_collector *c, int fd, enum entry_src src)
 {
 	struct fa_flow_key key = {}, next;
 	__u32 pid_key, pid_next;
-	void *cur = NULL, *nxt = kind == FA_ROW_FLOW ? (void *)&next : (void *)&pid_next;
+	bool flows = src == SRC_FLOW;
+	void *cur = NULL, *nxt = flows ? (void *)&next : (void *)&pid_next;
 	struct fa_flow_value v;
 
 	while (!bpf_map_get_next_key(fd, cur, nxt)) {
@@ -151,15 +148,15 @@ static int read_kernel_map(struct fa_collector *c, int fd, __u8 kind)
 		struct entry *e;
 		bool created;
 
-		cur = kind == FA_ROW_FLOW ? (void *)&key : (void *)&pid_key;
-		memcpy(cur, nxt, kind == FA_ROW_FLOW ? sizeof(key) : sizeof(pid_key));
+		cur = flows ? (void *)&key : (void *)&pid_key;
+		memcpy(cur, nxt, flows ? sizeof(key) : sizeof(pid_key));
 		if (bpf_map_lookup_elem(fd, cur, &v))
 			continue; /* removed since: only we remove, so this does not happen */
-		if (kind == FA_ROW_FLOW)
+		if (flows)
 			k = key;
 		else
 			k.pid = pid_key;
-		e = entry_get(c, kind, &k, &created);
+		e = entry_get(c, src, &k, &created);
 		if (!e)
 			return -ENOMEM;
 		entry_set_value(e, &v, created);
@@ -189,15 +186,15 @@ static int read_packets(struct fa_collector *c, __u64 *drops)
 		k.rport = pe[i].key.rport;
 		k.proto = pe[i].key.proto;
 		k.family = pe[i].key.family;
-		e = entry_get(c, FA_ROW_UNMATCHED, &k, &created);
+		e = entry_get(c, SRC_PACKETS, &k, &created);
 		if (!e) {
 			free(pe);
 			return -ENOMEM;
 		}
-		e->row.total.rx_packets = pe[i].rx_packets;
-		e->row.total.tx_packets = pe[i].tx_packets;
-		e->row.total.rx_wire_bytes = pe[i].rx_wire_bytes;
-		e->row.total.tx_wire_bytes = pe[i].tx_wire_bytes;
+		e->total.rx_packets = pe[i].rx_packets;
+		e->total.tx_packets = pe[i].tx_packets;
+		e->total.rx_wire_bytes = pe[i].rx_wire_bytes;
+		e->total.tx_wire_bytes = pe[i].tx_wire_bytes;
 		e->seen_gen = c->gen;
 	}
 	free(pe);
@@ -225,11 +222,17 @@ static int read_stats(struct fa_collector *c, __u64 *drops)
 	return 0;
 }
 
-static bool counts_zero(const struct fa_counts *a)
+static int read_kernel(struct fa_collector *c, __u64 *drops)
 {
-	static const struct fa_counts zero;
+	int err = read_kernel_map(c, c->bpf->flows_fd, SRC_FLOW);
 
-	return !memcmp(a, &zero, sizeof(zero));
+	if (!err)
+		err = read_kernel_map(c, c->bpf->overflow_fd, SRC_OVERFLOW);
+	if (!err)
+		err = read_stats(c, drops);
+	if (!err && c->ring)
+		err = read_packets(c, drops);
+	return err;
 }
 
 static bool pid_gone(__u32 pid)
@@ -245,8 +248,9 @@ static void entry_evict(struct fa_collector *c, struct entry *e)
 {
 	struct fa_flow_value v;
 	__u32 pid = e->kkey.pid;
-	int fd = e->kind == FA_ROW_FLOW ? c->bpf->flows_fd : c->bpf->overflow_fd;
-	void *key = e->kind == FA_ROW_FLOW ? (void *)&e->kkey : (void *)&pid;
+	bool flow = e->src == SRC_FLOW;
+	int fd = flow ? c->bpf->flows_fd : c->bpf->overflow_fd;
+	void *key = flow ? (void *)&e->kkey : (void *)&pid;
 
 	if (!bpf_map_lookup_and_delete_elem(fd, key, &v) ||
 	    (!bpf_map_lookup_elem(fd, key, &v) && !bpf_map_delete_elem(fd, key)))
@@ -254,147 +258,70 @@ static void entry_evict(struct fa_collector *c, struct entry *e)
 	e->remove = true;
 }
 
-static int cmp_tuple(const struct fa_flow_key *a, const struct fa_flow_key *b)
-{
-	struct fa_flow_key x = *a, y = *b;
-
-	x.pid = y.pid = 0;
-	return memcmp(&x, &y, sizeof(x));
-}
-
-static int cmp_entry_tuple(const void *a, const void *b)
+/* Process rows first, by pid; packet entries (pid 0) last. */
+static int cmp_entry_pid(const void *a, const void *b)
 {
 	const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
-	int c = cmp_tuple(&x->row.key, &y->row.key);
+	bool xp = x->src == SRC_PACKETS, yp = y->src == SRC_PACKETS;
 
-	return c ? c : (x->row.key.pid > y->row.key.pid) - (x->row.key.pid < y->row.key.pid);
+	if (xp != yp)
+		return xp - yp;
+	return (x->proc.pid > y->proc.pid) - (x->proc.pid < y->proc.pid);
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* all[] sorted by cmp_entry_pid: whether a process is gone is asked once per pid. */
+static void age_and_evict(struct fa_collector *c, struct entry **all, size_t n)
 {
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Gives each packet 5-tuple's counts to the flow with the same 5-tuple (lowest pid). */
-static int join_packets(struct entry **all, size_t n)
-{
-	struct entry **flows = malloc((n ? n : 1) * sizeof(*flows));
-	size_t nf = 0;
-
-	if (!flows)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (all[i]->kind == FA_ROW_FLOW)
-			flows[nf++] = all[i];
-	qsort(flows, nf, sizeof(*flows), cmp_entry_tuple);
-	for (size_t i = 0; i < n; i++) {
-		struct entry *p = all[i];
-		size_t lo = 0, hi = nf;
-
-		if (p->kind != FA_ROW_UNMATCHED)
-			continue;
-		while (lo < hi) { /* first flow whose tuple is >= the packet's */
-			size_t mid = (lo + hi) / 2;
-
-			if (cmp_tuple(&flows[mid]->row.key, &p->row.key) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		p->joined = lo < nf && !cmp_tuple(&flows[lo]->row.key, &p->row.key);
-		if (!p->joined)
-			continue;
-		struct fa_row *f = &flows[lo]->row;
-
-		f->delta.rx_packets += p->row.delta.rx_packets;
-		f->delta.tx_packets += p->row.delta.tx_packets;
-		f->delta.rx_wire_bytes += p->row.delta.rx_wire_bytes;
-		f->delta.tx_wire_bytes += p->row.delta.tx_wire_bytes;
-		f->total.rx_packets += p->row.total.rx_packets;
-		f->total.tx_packets += p->row.total.tx_packets;
-		f->total.rx_wire_bytes += p->row.total.rx_wire_bytes;
-		f->total.tx_wire_bytes += p->row.total.tx_wire_bytes;
-	}
-	free(flows);
-	return 0;
-}
-
-static double ts_diff(const struct timespec *a, const struct timespec *b)
-{
-	return (a->tv_sec - b->tv_sec) + (a->tv_nsec - b->tv_nsec) / 1e9;
-}
-
-int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *snap)
-{
-	struct entry **all = NULL;
-	struct timespec now;
-	__u32 *pids = NULL;
-	size_t n = 0, nflows = 0, np = 0;
 	__u64 live_flows = 0;
-	int err;
-
-	memset(snap, 0, sizeof(*snap));
-	c->gen++;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	clock_gettime(CLOCK_REALTIME, &snap->ts);
-	snap->interval_s = ts_diff(&now, &c->last);
-	c->last = now;
-	snap->backend = fa_backend_names[c->bpf->backend];
-	snap->final = final;
-	snap->packets = c->ring != NULL;
-
-	err = read_kernel_map(c, c->bpf->flows_fd, FA_ROW_FLOW);
-	if (!err)
-		err = read_kernel_map(c, c->bpf->overflow_fd, FA_ROW_OVERFLOW);
-	if (!err)
-		err = read_stats(c, snap->drops);
-	if (!err && c->ring)
-		err = read_packets(c, snap->drops);
-	if (err)
-		return err;
-
-	all = malloc((c->nentries ? c->nentries : 1) * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (size_t b = 0; b < c->nbuckets; b++)
-		for (struct entry *e = c->buckets[b]; e; e = e->next)
-			all[n++] = e;
+	bool gone = false, asked = false;
+	__u32 asked_pid = 0;
 
 	for (size_t i = 0; i < n; i++)
-		live_flows += all[i]->kind == FA_ROW_FLOW;
+		live_flows += all[i]->src == SRC_FLOW;
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = all[i];
 
-		e->joined = false;
-		if (e->kind == FA_ROW_UNMATCHED)
+		e->matched = false;
+		memset(&e->joined, 0, sizeof(e->joined));
+		if (e->src == SRC_PACKETS)
 			continue;
 		if (e->seen_gen != c->gen) { /* gone from the kernel map: nothing more to count */
 			e->remove = true;
 			continue;
 		}
-		e->row.exited = pid_gone(e->kkey.pid);
-		e->exited_for = e->row.exited ? e->exited_for + 1 : 0;
+		if (!asked || asked_pid != e->proc.pid) { /* the first entry of this pid */
+			gone = pid_gone(e->proc.pid);
+			asked = true;
+			asked_pid = e->proc.pid;
+		}
+		e->proc.exited = gone;
+		e->exited_for = gone ? e->exited_for + 1 : 0;
 		/* the process is gone, so nothing can race the deletion */
 		if (e->exited_for > FA_EXITED_LINGER)
 			entry_evict(c, e);
-		else if (e->kind == FA_ROW_FLOW && e->idle_for >= IDLE_EVICT_INTERVALS &&
+		else if (e->src == SRC_FLOW && e->idle_for >= IDLE_EVICT_INTERVALS &&
 			 live_flows * 10 >= (__u64)c->max_flows * 9)
 			entry_evict(c, e);
 	}
+}
 
+static bool counts_zero(const struct fa_counts *a)
+{
+	static const struct fa_counts zero;
+
+	return !memcmp(a, &zero, sizeof(zero));
+}
+
+static void compute_deltas(struct fa_collector *c, struct entry **all, size_t n,
+			   struct fa_snapshot *snap)
+{
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = all[i];
 
-		if (e->kind != FA_ROW_UNMATCHED) { /* a flow's packets come from the join below */
-			e->row.total.rx_packets = e->row.total.tx_packets = 0;
-			e->row.total.rx_wire_bytes = e->row.total.tx_wire_bytes = 0;
-		}
-		fa_counts_sub(&e->row.delta, &e->row.total, &e->prev);
-		e->prev = e->row.total;
-		e->idle_for = counts_zero(&e->row.delta) ? e->idle_for + 1 : 0;
-		fa_counts_add(&snap->delta, &e->row.delta);
+		fa_counts_sub(&e->delta, &e->total, &e->prev);
+		e->prev = e->total;
+		e->idle_for = counts_zero(&e->delta) ? e->idle_for + 1 : 0;
+		fa_counts_add(&snap->delta, &e->delta);
 	}
 	/* unattributed bytes: in no row, but in the totals */
 	snap->delta.rx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_RX_BYTES] -
@@ -404,35 +331,124 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	memcpy(c->stats_prev, snap->drops, sizeof(c->stats_prev));
 	fa_counts_add(&c->grand, &snap->delta);
 	snap->total = c->grand;
+}
 
-	if (c->ring) {
-		err = join_packets(all, n);
-		if (err)
-			goto out;
-	}
+/* By 5-tuple, then pid */
+static int cmp_entry_tuple(const void *a, const void *b)
+{
+	const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
+	int c = fa_tuple_cmp(&x->tuple, &y->tuple);
 
-	snap->rows = malloc((n ? n : 1) * sizeof(*snap->rows));
-	pids = malloc((n ? n : 1) * sizeof(*pids));
-	if (!snap->rows || !pids) {
-		err = -ENOMEM;
-		goto out;
-	}
+	return c ? c : (x->proc.pid > y->proc.pid) - (x->proc.pid < y->proc.pid);
+}
+
+static void counts_add_packets(struct fa_counts *dst, const struct fa_counts *src)
+{
+	dst->rx_packets += src->rx_packets;
+	dst->tx_packets += src->tx_packets;
+	dst->rx_wire_bytes += src->rx_wire_bytes;
+	dst->tx_wire_bytes += src->tx_wire_bytes;
+}
+
+/*
+ * Gives each packet 5-tuple's counts to the flow with the same 5-tuple (lowest pid). A
+ * flow's packet totals are rebuilt from the packet table every interval, never summed
+ * across intervals.
+ */
+static int join_packets(struct entry **all, size_t n)
+{
+	struct entry **flows = malloc((n ? n : 1) * sizeof(*flows));
+	size_t nf = 0;
+
+	if (!flows)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->src == SRC_FLOW)
+			flows[nf++] = all[i];
+	qsort(flows, nf, sizeof(*flows), cmp_entry_tuple);
 	for (size_t i = 0; i < n; i++) {
-		struct entry *e = all[i];
+		struct entry *p = all[i];
+		size_t lo = 0, hi = nf;
 
-		if (e->kind == FA_ROW_UNMATCHED && e->joined)
+		if (p->src != SRC_PACKETS)
 			continue;
-		if (e->kind != FA_ROW_UNMATCHED)
-			pids[np++] = e->row.key.pid;
-		nflows += e->kind == FA_ROW_FLOW;
-		snap->rows[snap->nrows++] = e->row;
-	}
-	qsort(pids, np, sizeof(*pids), cmp_u32);
-	for (size_t i = 0; i < np; i++)
-		snap->nprocs += i == 0 || pids[i] != pids[i - 1];
-	snap->nflows = nflows;
+		while (lo < hi) { /* first flow whose tuple is >= the packet's */
+			size_t mid = (lo + hi) / 2;
 
-	/* the rows that leave: shown one last time above, now dropped */
+			if (fa_tuple_cmp(&flows[mid]->tuple, &p->tuple) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		p->matched = lo < nf && !fa_tuple_cmp(&flows[lo]->tuple, &p->tuple);
+		if (!p->matched)
+			continue;
+		counts_add_packets(&flows[lo]->delta, &p->delta);
+		counts_add_packets(&flows[lo]->joined, &p->total);
+	}
+	free(flows);
+	return 0;
+}
+
+/* Counts of each kind of entry, to size the snapshot's arrays. */
+static void count_sources(struct entry **all, size_t n, size_t count[3])
+{
+	count[SRC_FLOW] = count[SRC_OVERFLOW] = count[SRC_PACKETS] = 0;
+	for (size_t i = 0; i < n; i++)
+		count[all[i]->src]++;
+}
+
+static int build_snapshot(struct entry **all, size_t n, struct fa_snapshot *snap)
+{
+	size_t count[3];
+
+	count_sources(all, n, count);
+	snap->flows = calloc(count[SRC_FLOW] ? count[SRC_FLOW] : 1, sizeof(*snap->flows));
+	snap->overflow =
+		calloc(count[SRC_OVERFLOW] ? count[SRC_OVERFLOW] : 1, sizeof(*snap->overflow));
+	snap->unmatched =
+		calloc(count[SRC_PACKETS] ? count[SRC_PACKETS] : 1, sizeof(*snap->unmatched));
+	if (!snap->flows || !snap->overflow || !snap->unmatched)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct entry *e = all[i];
+
+		switch (e->src) {
+		case SRC_FLOW: {
+			struct fa_flow *f = &snap->flows[snap->nflows++];
+
+			f->proc = e->proc;
+			f->tuple = e->tuple;
+			f->delta = e->delta;
+			f->total = e->total;
+			counts_add_packets(&f->total, &e->joined);
+			break;
+		}
+		case SRC_OVERFLOW: {
+			struct fa_overflow *o = &snap->overflow[snap->noverflow++];
+
+			o->proc = e->proc;
+			o->delta = e->delta;
+			o->total = e->total;
+			break;
+		}
+		case SRC_PACKETS:
+			if (!e->matched) {
+				struct fa_unmatched *u = &snap->unmatched[snap->nunmatched++];
+
+				u->tuple = e->tuple;
+				u->delta = e->delta;
+				u->total = e->total;
+			}
+			break;
+		}
+	}
+	return fa_snapshot_aggregate(snap);
+}
+
+/* The entries that leave: shown one last time in this snapshot, now dropped. */
+static void sweep(struct fa_collector *c)
+{
 	for (size_t b = 0; b < c->nbuckets; b++) {
 		struct entry **pp = &c->buckets[b];
 
@@ -448,10 +464,50 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 			}
 		}
 	}
-out:
+}
+
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (a->tv_sec - b->tv_sec) + (a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *snap)
+{
+	struct entry **all = NULL;
+	struct timespec now;
+	size_t n = 0;
+	int err;
+
+	memset(snap, 0, sizeof(*snap));
+	c->gen++;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_REALTIME, &snap->ts);
+	snap->interval_s = ts_diff(&now, &c->last);
+	c->last = now;
+	snap->backend = fa_backend_names[c->bpf->backend];
+	snap->final = final;
+	snap->packets = c->ring != NULL;
+
+	err = read_kernel(c, snap->drops);
 	if (err)
+		return err;
+	all = malloc((c->nentries ? c->nentries : 1) * sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t b = 0; b < c->nbuckets; b++)
+		for (struct entry *e = c->buckets[b]; e; e = e->next)
+			all[n++] = e;
+	qsort(all, n, sizeof(*all), cmp_entry_pid);
+
+	age_and_evict(c, all, n);
+	compute_deltas(c, all, n, snap);
+	err = c->ring ? join_packets(all, n) : 0;
+	if (!err)
+		err = build_snapshot(all, n, snap);
+	if (!err)
+		sweep(c);
+	else
 		fa_snapshot_free(snap);
-	free(pids);
 	free(all);
 	return err;
 }

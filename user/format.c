@@ -3,13 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 #include "format.h"
+#include "tuple.h"
+#include "util.h"
 
 char *fa_fmt_bytes(char *buf, size_t len, double bytes)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
 	unsigned int u = 0;
 
-	while (bytes >= 1024 && u < sizeof(units) / sizeof(units[0]) - 1) {
+	while (bytes >= 1024 && u < ARRAY_SIZE(units) - 1) {
 		bytes /= 1024;
 		u++;
 	}
@@ -22,18 +24,11 @@ char *fa_fmt_bytes(char *buf, size_t len, double bytes)
 	return buf;
 }
 
-static bool addr_is_v4mapped(const __u8 *a)
-{
-	static const __u8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return !memcmp(a, prefix, sizeof(prefix));
-}
-
 char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN])
 {
 	if (family == FA_FAMILY_IPV4)
 		inet_ntop(AF_INET, addr, buf, len);
-	else if (family == FA_FAMILY_IPV6 && addr_is_v4mapped(addr))
+	else if (family == FA_FAMILY_IPV6 && fa_addr_is_v4mapped(addr))
 		inet_ntop(AF_INET, addr + 12, buf, len);
 	else if (family == FA_FAMILY_IPV6)
 		inet_ntop(AF_INET6, addr, buf, len);
@@ -47,7 +42,7 @@ char *fa_fmt_endpoint(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADD
 	char a[INET6_ADDRSTRLEN];
 
 	fa_fmt_addr(a, sizeof(a), family, addr);
-	if (family == FA_FAMILY_IPV6 && !addr_is_v4mapped(addr))
+	if (family == FA_FAMILY_IPV6 && !fa_addr_is_v4mapped(addr))
 		snprintf(buf, len, "[%s]:%u", a, port);
 	else if (family == FA_FAMILY_IPV4 || family == FA_FAMILY_IPV6)
 		snprintf(buf, len, "%s:%u", a, port);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "output.h"
+#include "util.h"
 
 struct jsonfile_output {
 	struct fa_output base;
@@ -175,12 +176,11 @@ static void jsonfile_close(struct fa_output *out)
 	free(j);
 }
 
-struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen)
+static struct fa_output *jsonfile_open(const char *path, char *err, size_t errlen)
 {
 	struct jsonfile_output *j = calloc(1, sizeof(*j));
 	char *dcopy = NULL, *bcopy = NULL;
 	const char *dir, *base;
-	sigset_t all, orig;
 	struct stat st;
 	mode_t mask;
 	int e;
@@ -238,11 +238,7 @@ struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen)
 	umask(mask);
 	j->mode = !stat(path, &st) ? st.st_mode & 07777 : 0666 & ~mask;
 
-	/* signals are for the main thread's ppoll(): the writer never takes one */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &orig);
-	e = pthread_create(&j->writer, NULL, jsonfile_writer, j);
-	pthread_sigmask(SIG_SETMASK, &orig, NULL);
+	e = -fa_thread_start(&j->writer, "fa-jsonfile", jsonfile_writer, j);
 	if (e) {
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(e));
 		goto fail;
@@ -257,4 +253,10 @@ fail:
 	jsonfile_close(j ? &j->base : NULL);
 	errno = e;
 	return NULL;
+}
+
+int fa_jsonfile_open(const char *path, struct fa_output **out, struct fa_err *err)
+{
+	*out = jsonfile_open(path, err->msg, sizeof(err->msg));
+	return *out ? 0 : -errno;
 }

@@ -23,6 +23,25 @@ void fa_log(const char *fmt, ...)
 	va_end(ap);
 }
 
+void fa_log_raw(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", buf);
+}
+
+int fa_log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf's lines end in a newline of their own and come in pieces: passed as they are */
+	if (level == LIBBPF_DEBUG || !fa_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
 void fa_debug(const char *fmt, ...)
 {
 	va_list ap;

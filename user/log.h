@@ -3,6 +3,9 @@
 #ifndef FA_LOG_H
 #define FA_LOG_H
 
+#include <stdarg.h>
+#include <bpf/libbpf.h>
+
 /* Exit codes, documented in docs/flowacct.8 */
 enum fa_exit {
 	FA_EXIT_OK = 0,
@@ -26,6 +29,10 @@ int fa_err_set(struct fa_err *e, int err, const char *fmt, ...)
 
 /* "flowacct: <message>\n" on stderr: every diagnostic of the program goes through here */
 void fa_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line as it is, without the "flowacct: " prefix (the usage hint) */
+void fa_log_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* libbpf's print callback: its warnings and info with -v, never its debug chatter */
+int fa_log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap);
 /* Only with -v */
 void fa_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int fa_verbose;

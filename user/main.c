@@ -32,13 +32,6 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || !fa_verbose)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
-
 static bool cap_effective(const struct __user_cap_data_struct data[2], int cap)
 {
 	return data[cap / 32].effective & (1U << (cap % 32));
@@ -120,41 +113,40 @@ static int app_tick(struct app *app, bool final)
 static int app_open_outputs(struct app *app)
 {
 	struct fa_config *cfg = &app->cfg;
-	char err[256] = "";
-	struct fa_output *o;
+	struct fa_err why = {};
+	struct fa_output *o = NULL;
 
 	if (cfg->json) {
-		app->outputs[app->noutputs++] = fa_json_open(stdout);
+		o = fa_json_open(stdout);
 	} else if (cfg->batch || !isatty(STDOUT_FILENO)) {
-		app->outputs[app->noutputs++] = fa_text_open(stdout, &cfg->view, cfg->rows);
+		o = fa_text_open(stdout, &cfg->view, cfg->rows);
 	} else {
 		struct fa_tui_opts topts = { .view = cfg->view,
 					     .rows = cfg->rows,
 					     .interval_s = cfg->interval_s };
 
-		app->tui = fa_tui_open(&topts);
-		if (!app->tui) { /* it said why; plain tables still work on any terminal */
-			fa_log("falling back to plain-text output (-b)");
-			app->outputs[app->noutputs++] = fa_text_open(stdout, &cfg->view, cfg->rows);
+		if (fa_tui_open(&topts, &app->tui, &why)) {
+			/* plain tables still work on any terminal */
+			fa_log("%s; falling back to plain-text output (-b)", why.msg);
+			o = fa_text_open(stdout, &cfg->view, cfg->rows);
 		}
 	}
-	if (app->noutputs && !app->outputs[app->noutputs - 1]) {
-		app->noutputs--;
+	if (!app->tui && !o) {
 		fa_log("out of memory");
 		return -ENOMEM;
 	}
+	if (o)
+		app->outputs[app->noutputs++] = o;
 	if (cfg->json_file) {
-		o = fa_jsonfile_open(cfg->json_file, err, sizeof(err));
-		if (!o) {
-			fa_log("--json-file %s: %s", cfg->json_file, err);
+		if (fa_jsonfile_open(cfg->json_file, &o, &why)) {
+			fa_log("--json-file %s: %s", cfg->json_file, why.msg);
 			return -EINVAL;
 		}
 		app->outputs[app->noutputs++] = o;
 	}
 	if (cfg->prom_listen) {
-		o = fa_prom_open(cfg->prom_listen, cfg->prom_flows, err, sizeof(err));
-		if (!o) {
-			fa_log("--prometheus %s: %s", cfg->prom_listen, err);
+		if (fa_prom_open(cfg->prom_listen, cfg->prom_flows, &o, &why)) {
+			fa_log("--prometheus %s: %s", cfg->prom_listen, why.msg);
 			return -EINVAL;
 		}
 		app->outputs[app->noutputs++] = o;
@@ -216,31 +208,46 @@ static int app_run(struct app *app)
 	return app_tick(app, true);
 }
 
+/* --probe-backends: one line per backend, in the order --backend auto tries them. */
+static int probe_backends(void)
+{
+	for (enum fa_backend b = FA_BACKEND_FENTRY; b < FA_BACKEND_MAX; b++) {
+		struct fa_err why = {};
+
+		if (fa_backend_probe(b, &why))
+			printf("%s no %s\n", fa_backend_names[b], why.msg);
+		else
+			printf("%s yes\n", fa_backend_names[b]);
+	}
+	return fflush(stdout) ? FA_EXIT_FAILURE : FA_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct app app = {};
 	struct sigaction sa = { .sa_handler = on_signal };
-	char msg[256];
-	int err, rc = FA_EXIT_FAILURE;
+	struct fa_err why = {};
+	int rc = FA_EXIT_FAILURE;
 
-	switch (fa_cli_parse(argc, argv, &app.cfg, stdout, msg, sizeof(msg))) {
+	switch (fa_cli_parse(argc, argv, &app.cfg, stdout, &why)) {
 	case FA_CLI_DONE:
 		return FA_EXIT_OK;
 	case FA_CLI_ERROR:
-		fa_log("%s", msg);
-		fprintf(stderr,
-			"Usage: flowacct [options] [interval [count]]  (flowacct --help lists "
-			"the options)\n");
+		fa_log("%s", why.msg);
+		fa_log_raw("Usage: flowacct [options] [interval [count]]  (flowacct --help lists "
+			   "the options)");
 		return FA_EXIT_USAGE;
 	case FA_CLI_RUN:
 		break;
 	}
 	fa_verbose = app.cfg.verbose;
-	libbpf_set_print(libbpf_print);
+	libbpf_set_print(fa_log_libbpf);
 
 	if (!have_privileges(app.cfg.packets))
 		return FA_EXIT_FAILURE;
-	for (int i = 0; i < app.cfg.npids; i++) {
+	if (app.cfg.probe_backends)
+		return probe_backends();
+	for (int i = 0; i < app.cfg.kernel.npids; i++) {
 		if (kill(app.cfg.pids[i], 0) && errno == ESRCH) {
 			fa_log("no process with PID %u", app.cfg.pids[i]);
 			return FA_EXIT_USAGE;
@@ -251,14 +258,13 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (fa_backend_open(&app.cfg, &app.bpf))
+	if (fa_backend_open(&app.cfg.kernel, &app.bpf, &why)) {
+		fa_log("%s", why.msg);
 		goto cleanup;
-	if (app.cfg.packets) {
-		err = fa_pktring_start(&app.cfg.ring, &app.ring, msg, sizeof(msg));
-		if (err) {
-			fa_log("--packets: %s", msg);
-			goto cleanup;
-		}
+	}
+	if (app.cfg.packets && fa_pktring_start(&app.cfg.ring, &app.ring, &why)) {
+		fa_log("--packets: %s", why.msg);
+		goto cleanup;
 	}
 	app.collector = fa_collector_new(&app.bpf, app.ring);
 	if (!app.collector) {

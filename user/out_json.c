@@ -2,7 +2,6 @@
 /* -j/--json: one object per interval per line. The schema is docs/flowacct.schema.json. */
 #include <errno.h>
 #include <jansson.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,65 +13,66 @@ static void set_int(json_t *o, const char *k, __u64 v)
 	json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
-/* JSON names of the fa_counts fields; the packet ones only with --packets */
-static const struct {
-	const char *name;
-	size_t off;
-	bool packets;
-} count_fields[] = {
-	{ "rx_bytes", offsetof(struct fa_counts, rx_bytes), false },
-	{ "tx_bytes", offsetof(struct fa_counts, tx_bytes), false },
-	{ "rx_calls", offsetof(struct fa_counts, rx_calls), false },
-	{ "tx_calls", offsetof(struct fa_counts, tx_calls), false },
-	{ "rx_packets", offsetof(struct fa_counts, rx_packets), true },
-	{ "tx_packets", offsetof(struct fa_counts, tx_packets), true },
-	{ "rx_wire_bytes", offsetof(struct fa_counts, rx_wire_bytes), true },
-	{ "tx_wire_bytes", offsetof(struct fa_counts, tx_wire_bytes), true },
-};
-
-static __u64 count_at(const struct fa_counts *c, size_t off)
+/* NAME for this interval, NAME_total since start; the packet ones only with --packets */
+static void put_counts(json_t *o, const struct fa_counts *delta, const struct fa_counts *total,
+		       bool packets)
 {
-	return *(const __u64 *)((const char *)c + off);
-}
+	char name[64];
 
-/* NAME for this interval, NAME_total since start */
-static void put_counts(json_t *o, const struct fa_row *r, bool packets)
-{
-	char total[32];
+	for (size_t i = 0; i < FA_NCOUNTS; i++) {
+		const struct fa_count_desc *d = &fa_count_descs[i];
 
-	for (size_t i = 0; i < sizeof(count_fields) / sizeof(count_fields[0]); i++) {
-		if (count_fields[i].packets && !packets)
+		if (d->packets && !packets)
 			continue;
-		snprintf(total, sizeof(total), "%s_total", count_fields[i].name);
-		set_int(o, count_fields[i].name, count_at(&r->delta, count_fields[i].off));
-		set_int(o, total, count_at(&r->total, count_fields[i].off));
+		snprintf(name, sizeof(name), "%s_total", d->name);
+		set_int(o, d->name, fa_count_get(delta, d));
+		set_int(o, name, fa_count_get(total, d));
 	}
 }
 
-static void put_process(json_t *o, const struct fa_row *r)
+static void put_process(json_t *o, const struct fa_ident *p)
 {
 	char comm[FA_ESCAPED_COMM_LEN];
 
-	set_int(o, "pid", r->key.pid);
-	set_int(o, "uid", r->uid);
+	set_int(o, "pid", p->pid);
+	set_int(o, "uid", p->uid);
 	json_object_set_new(o, "comm",
-			    json_string(fa_escape(comm, sizeof(comm), r->comm, sizeof(r->comm))));
-	json_object_set_new(o, "exited", json_boolean(r->exited));
+			    json_string(fa_escape(comm, sizeof(comm), p->comm, sizeof(p->comm))));
+	json_object_set_new(o, "exited", json_boolean(p->exited));
 }
 
-static void put_tuple(json_t *o, const struct fa_row *r)
+static void put_tuple(json_t *o, const struct fa_tuple *t)
 {
 	char a[FA_FMT_ENDPOINT_LEN];
-	__u8 family = r->key.family;
 
-	json_object_set_new(o, "proto", json_string(fa_proto_name(r->key.proto)));
-	json_object_set_new(o, "family", json_string(fa_family_name(family)));
+	json_object_set_new(o, "proto", json_string(fa_proto_name(t->proto)));
+	json_object_set_new(o, "family", json_string(fa_family_name(t->family)));
 	json_object_set_new(o, "laddr",
-			    json_string(fa_fmt_addr(a, sizeof(a), family, r->key.laddr)));
-	set_int(o, "lport", r->key.lport);
+			    json_string(fa_fmt_addr(a, sizeof(a), t->family, t->laddr)));
+	set_int(o, "lport", t->lport);
 	json_object_set_new(o, "raddr",
-			    json_string(fa_fmt_addr(a, sizeof(a), family, r->key.raddr)));
-	set_int(o, "rport", r->key.rport);
+			    json_string(fa_fmt_addr(a, sizeof(a), t->family, t->raddr)));
+	set_int(o, "rport", t->rport);
+}
+
+/* One array element: identity (either part may be absent), then the counters. */
+static void append_row(json_t *arr, const struct fa_ident *proc, const struct fa_tuple *t,
+		       const struct fa_counts *delta, const struct fa_counts *total,
+		       const struct fa_snapshot *snap, bool active_only, long nflows)
+{
+	json_t *o;
+
+	if (active_only && !fa_counts_moved(delta))
+		return;
+	o = json_object();
+	if (proc)
+		put_process(o, proc);
+	if (t)
+		put_tuple(o, t);
+	if (nflows >= 0)
+		set_int(o, "flows", nflows);
+	put_counts(o, delta, total, snap->packets);
+	json_array_append_new(arr, o);
 }
 
 /* active_only: only rows that moved bytes or packets this interval (-j on a busy host) */
@@ -80,12 +80,6 @@ static json_t *snapshot_to_json(const struct fa_snapshot *snap, bool active_only
 {
 	json_t *root = json_object(), *totals = json_object(), *drops = json_object();
 	json_t *flows = json_array(), *overflow = json_array(), *procs = json_array();
-	json_t *unmatched = json_array();
-	struct fa_view_opts by_proc = { .group = FA_GROUP_PROCESS,
-					.sort = FA_SORT_PID,
-					.active_only = active_only };
-	struct fa_row *prow = NULL;
-	size_t nproc = 0;
 	char ts[64];
 	struct tm tm;
 
@@ -100,50 +94,40 @@ static json_t *snapshot_to_json(const struct fa_snapshot *snap, bool active_only
 	set_int(root, "nflows", snap->nflows);
 	set_int(root, "nprocs", snap->nprocs);
 
-	struct fa_row all = { .delta = snap->delta, .total = snap->total };
-
-	put_counts(totals, &all, snap->packets);
+	put_counts(totals, &snap->delta, &snap->total, snap->packets);
 	json_object_set_new(root, "totals", totals);
 	for (int i = 0; i < FA_DROP_MAX; i++)
-		set_int(drops, fa_drop_names[i], snap->drops[i]);
+		set_int(drops, fa_drop_descs[i].name, snap->drops[i]);
 	json_object_set_new(root, "drops", drops);
 
-	for (size_t i = 0; i < snap->nrows; i++) {
-		const struct fa_row *r = &snap->rows[i];
-		json_t *o;
+	for (size_t i = 0; i < snap->nflows; i++) {
+		const struct fa_flow *f = &snap->flows[i];
 
-		if (active_only && !fa_row_moved(r))
-			continue;
-		o = json_object();
-		if (r->kind != FA_ROW_UNMATCHED)
-			put_process(o, r);
-		if (r->kind != FA_ROW_OVERFLOW)
-			put_tuple(o, r);
-		put_counts(o, r, snap->packets);
-		json_array_append_new(r->kind == FA_ROW_FLOW	   ? flows
-				      : r->kind == FA_ROW_OVERFLOW ? overflow
-								   : unmatched,
-				      o);
+		append_row(flows, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1);
 	}
 	json_object_set_new(root, "flows", flows);
+	for (size_t i = 0; i < snap->noverflow; i++) {
+		const struct fa_overflow *o = &snap->overflow[i];
+
+		append_row(overflow, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1);
+	}
 	json_object_set_new(root, "overflow", overflow);
-	if (snap->packets)
-		json_object_set_new(root, "unmatched_packets", unmatched);
-	else
-		json_decref(unmatched);
+	if (snap->packets) {
+		json_t *unmatched = json_array();
 
-	if (!fa_view_build(snap, &by_proc, &prow, &nproc)) {
-		for (size_t i = 0; i < nproc; i++) {
-			json_t *o = json_object();
+		for (size_t i = 0; i < snap->nunmatched; i++) {
+			const struct fa_unmatched *u = &snap->unmatched[i];
 
-			if (prow[i].key.pid == 0 && !prow[i].comm[0])
-				continue; /* unmatched packets are not a process */
-			put_process(o, &prow[i]);
-			set_int(o, "flows", prow[i].nflows);
-			put_counts(o, &prow[i], snap->packets);
-			json_array_append_new(procs, o);
+			append_row(unmatched, NULL, &u->tuple, &u->delta, &u->total, snap,
+				   active_only, -1);
 		}
-		free(prow);
+		json_object_set_new(root, "unmatched_packets", unmatched);
+	}
+	for (size_t i = 0; i < snap->nprocs; i++) {
+		const struct fa_proc *p = &snap->procs[i];
+
+		append_row(procs, &p->proc, NULL, &p->delta, &p->total, snap, active_only,
+			   p->nflows);
 	}
 	json_object_set_new(root, "processes", procs);
 	return root;
@@ -181,20 +165,12 @@ static int json_emit(struct fa_output *out, const struct fa_snapshot *snap)
 	return fflush(j->f) ? -errno : 0;
 }
 
-static void json_close(struct fa_output *out)
-{
-	free(out);
-}
-
 struct fa_output *fa_json_open(FILE *f)
 {
-	struct json_output *j = calloc(1, sizeof(*j));
+	struct json_output *j = fa_output_new(sizeof(*j), "json", json_emit);
 
 	if (!j)
 		return NULL;
-	j->base.name = "json";
-	j->base.emit = json_emit;
-	j->base.close = json_close;
 	j->f = f;
 	return &j->base;
 }

@@ -24,7 +24,7 @@ static void print_header(FILE *f, const struct fa_snapshot *snap)
 	localtime_r(&snap->ts.tv_sec, &tm);
 	strftime(t, sizeof(t), "%H:%M:%S", &tm);
 	fprintf(f,
-		"%s  interval %.2fs  backend %s  flows %u  processes %u  RX %s/s  TX %s/s  "
+		"%s  interval %.2fs  backend %s  flows %zu  processes %zu  RX %s/s  TX %s/s  "
 		"RX total %s  TX total %s\n",
 		t, snap->interval_s, snap->backend, snap->nflows, snap->nprocs,
 		fa_fmt_bytes(rxr, sizeof(rxr), snap->delta.rx_bytes / iv),
@@ -34,7 +34,7 @@ static void print_header(FILE *f, const struct fa_snapshot *snap)
 	for (int i = 0; i < FA_DROP_MAX; i++) {
 		if (!snap->drops[i])
 			continue;
-		fprintf(f, "%s%s=%llu", lossy ? " " : "LOSS: ", fa_drop_names[i],
+		fprintf(f, "%s%s=%llu", lossy ? " " : "LOSS: ", fa_drop_descs[i].name,
 			(unsigned long long)snap->drops[i]);
 		lossy = true;
 	}
@@ -42,39 +42,33 @@ static void print_header(FILE *f, const struct fa_snapshot *snap)
 		fputc('\n', f);
 }
 
-static void print_row(FILE *f, const struct fa_row *r, double iv, bool packets)
+static void print_row(FILE *f, const struct fa_view_row *r, double iv, bool packets)
 {
-	char comm[FA_ESCAPED_COMM_LEN], l[FA_FMT_ENDPOINT_LEN], rem[FA_FMT_ENDPOINT_LEN];
-	char b[4][FA_FMT_BYTES_LEN], pid[16];
-	const char *proto = fa_proto_name(r->key.proto);
+	char comm[FA_ESCAPED_COMM_LEN] = "(no process)", l[FA_FMT_ENDPOINT_LEN] = "-";
+	char rem[FA_FMT_ENDPOINT_LEN] = "-", b[4][FA_FMT_BYTES_LEN], pid[16] = "-";
+	const struct fa_tuple *t = r->tuple;
 
-	snprintf(pid, sizeof(pid), "%u", r->key.pid);
-	fa_escape(comm, sizeof(comm), r->comm, sizeof(r->comm));
-	fa_fmt_endpoint(l, sizeof(l), r->key.family, r->key.laddr, r->key.lport);
-	fa_fmt_endpoint(rem, sizeof(rem), r->key.family, r->key.raddr, r->key.rport);
-	switch (r->kind) {
-	case FA_ROW_OVERFLOW:
-		proto = "*";
-		snprintf(l, sizeof(l), "(overflow)");
-		break;
-	case FA_ROW_PROCESS:
-		proto = "*";
-		snprintf(l, sizeof(l), "(%u flows)", r->nflows);
-		snprintf(rem, sizeof(rem), "-");
-		break;
-	case FA_ROW_UNMATCHED:
-		snprintf(pid, sizeof(pid), "-");
-		snprintf(comm, sizeof(comm), "(no process)");
-		break;
+	if (r->proc) {
+		snprintf(pid, sizeof(pid), "%u", r->proc->pid);
+		fa_escape(comm, sizeof(comm), r->proc->comm, sizeof(r->proc->comm));
 	}
-	fprintf(f, "%-7s %-15s %-5s  %-21s %-21s %9s %9s %9s %9s", pid, comm, proto, l, rem,
-		fa_fmt_bytes(b[0], sizeof(b[0]), r->delta.rx_bytes / iv),
-		fa_fmt_bytes(b[1], sizeof(b[1]), r->delta.tx_bytes / iv),
-		fa_fmt_bytes(b[2], sizeof(b[2]), r->total.rx_bytes),
-		fa_fmt_bytes(b[3], sizeof(b[3]), r->total.tx_bytes));
+	if (t) {
+		fa_fmt_endpoint(l, sizeof(l), t->family, t->laddr, t->lport);
+		fa_fmt_endpoint(rem, sizeof(rem), t->family, t->raddr, t->rport);
+	} else if (r->label) {
+		snprintf(l, sizeof(l), "%s", r->label);
+	} else {
+		snprintf(l, sizeof(l), "(%u flows)", r->nflows);
+	}
+	fprintf(f, "%-7s %-15s %-5s  %-21s %-21s %9s %9s %9s %9s", pid, comm,
+		t ? fa_proto_name(t->proto) : "*", l, rem,
+		fa_fmt_bytes(b[0], sizeof(b[0]), r->delta->rx_bytes / iv),
+		fa_fmt_bytes(b[1], sizeof(b[1]), r->delta->tx_bytes / iv),
+		fa_fmt_bytes(b[2], sizeof(b[2]), r->total->rx_bytes),
+		fa_fmt_bytes(b[3], sizeof(b[3]), r->total->tx_bytes));
 	if (packets)
-		fprintf(f, " %9llu %9llu", (unsigned long long)r->delta.rx_packets,
-			(unsigned long long)r->delta.tx_packets);
+		fprintf(f, " %9llu %9llu", (unsigned long long)r->delta->rx_packets,
+			(unsigned long long)r->delta->tx_packets);
 	fputc('\n', f);
 }
 
@@ -82,7 +76,7 @@ static int text_emit(struct fa_output *out, const struct fa_snapshot *snap)
 {
 	struct text_output *t = (struct text_output *)out;
 	double iv = snap->interval_s > 0 ? snap->interval_s : 1;
-	struct fa_row *rows;
+	struct fa_view_row *rows;
 	size_t n;
 	int err;
 
@@ -100,20 +94,12 @@ static int text_emit(struct fa_output *out, const struct fa_snapshot *snap)
 	return fflush(t->f) ? -errno : 0;
 }
 
-static void text_close(struct fa_output *out)
-{
-	free(out);
-}
-
 struct fa_output *fa_text_open(FILE *f, const struct fa_view_opts *view, int rows)
 {
-	struct text_output *t = calloc(1, sizeof(*t));
+	struct text_output *t = fa_output_new(sizeof(*t), "text", text_emit);
 
 	if (!t)
 		return NULL;
-	t->base.name = "text";
-	t->base.emit = text_emit;
-	t->base.close = text_close;
 	t->f = f;
 	t->view = *view;
 	t->view.active_only = true;

@@ -14,6 +14,12 @@ struct fa_output {
 	void (*close)(struct fa_output *out); /* frees out */
 };
 
+typedef int fa_output_emit_fn(struct fa_output *out, const struct fa_snapshot *snap);
+
+/* A zeroed output of `size` bytes whose struct starts with struct fa_output; close is free().
+ * NULL on ENOMEM. */
+void *fa_output_new(size_t size, const char *name, fa_output_emit_fn *emit);
+
 /* Plain-text table (-b/--batch, or stdout is not a terminal). */
 struct fa_output *fa_text_open(FILE *f, const struct fa_view_opts *view, int rows);
 /* One JSON object per line (-j/--json), listing the rows that moved bytes or packets. */
@@ -21,9 +27,11 @@ struct fa_output *fa_json_open(FILE *f);
 /* The JSON object of one snapshot, every row, compact, without newline; malloc'd, NULL on
  * ENOMEM. */
 char *fa_json_render(const struct fa_snapshot *snap);
-/* --json-file PATH: the latest snapshot replaces PATH atomically. NULL with errno set. */
-struct fa_output *fa_jsonfile_open(const char *path, char *err, size_t errlen);
-/* --prometheus [ADDR:]PORT; NULL and a message in err on failure. */
-struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t errlen);
+struct fa_err;
+
+/* --json-file PATH: the latest snapshot replaces PATH atomically. 0 or -errno, with err. */
+int fa_jsonfile_open(const char *path, struct fa_output **out, struct fa_err *err);
+/* --prometheus [ADDR:]PORT: /metrics over HTTP (prom_http.c). 0 or -errno, with err. */
+int fa_prom_open(const char *listen, bool flows, struct fa_output **out, struct fa_err *err);
 
 #endif /* FA_OUTPUT_H */

@@ -63,7 +63,7 @@ static enum fa_pkt_result pkt_flow(const struct pkt_cursor *c, __u32 ip, __u32 i
 	__u32 saddr = family == FA_FAMILY_IPV4 ? ip + 12 : ip + 8;
 	__u32 addr_len = family == FA_FAMILY_IPV4 ? 4 : 16;
 	__u32 daddr = saddr + addr_len;
-	struct fa_pkt_key *k = &info->key;
+	struct fa_tuple *k = &info->key;
 	__u16 sport = 0, dport = 0;
 
 	/* Only the first fragment carries the transport header. */

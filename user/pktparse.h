@@ -8,7 +8,7 @@
 #define FA_PKTPARSE_H
 
 #include <linux/types.h>
-#include "pktring.h"
+#include "tuple.h"
 
 /* Where a frame starts, i.e. which header comes first. */
 enum fa_pkt_link {
@@ -41,7 +41,7 @@ enum fa_pkt_frag {
 };
 
 struct fa_pkt_info {
-	struct fa_pkt_key key; /* oriented: local = source when dir is FA_DIR_TX */
+	struct fa_tuple key; /* oriented: local = source when dir is FA_DIR_TX */
 	__u32 ip_len; /* wire bytes: IP header + payload, from the IP header */
 	__u32 frag_id; /* IPv4 identification or IPv6 fragment id, when frag is set */
 	__u8 dir; /* enum fa_dir */

@@ -26,7 +26,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include "pktparse.h"
+#include "log.h"
 #include "pktring.h"
+#include "util.h"
 
 /* Frames parsed before the table's mutex is taken: short holds, few lock round trips. */
 #define RING_BATCH 256
@@ -37,7 +39,7 @@
 #define RING_FRAG_SLOTS 256
 
 struct ring_frag {
-	struct fa_pkt_key key; /* ports 0 */
+	struct fa_tuple key; /* ports 0 */
 	__u32 id;
 	__u16 lport, rport;
 	__u8 dir;
@@ -69,20 +71,10 @@ struct fa_pktring {
 	struct fa_pkt_stats stats;
 };
 
-static __u64 ring_hash(const struct fa_pkt_key *key)
-{
-	const __u8 *p = (const __u8 *)key;
-	__u64 h = 0xcbf29ce484222325ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < sizeof(*key); i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static struct fa_pkt_entry *ring_slot(struct fa_pkt_entry *slots, size_t nslots,
-				      const struct fa_pkt_key *key)
+				      const struct fa_tuple *key)
 {
-	size_t i = ring_hash(key) & (nslots - 1);
+	size_t i = fa_hash(key, sizeof(*key)) & (nslots - 1);
 
 	while (slots[i].key.family && memcmp(&slots[i].key, key, sizeof(*key)))
 		i = (i + 1) & (nslots - 1);
@@ -166,11 +158,11 @@ static void ring_flush(struct fa_pktring *r)
 /* Gives a later fragment the ports its first fragment carried, when that one was seen. */
 static void ring_frag_ports(struct fa_pktring *r, struct fa_pkt_info *info)
 {
-	struct fa_pkt_key key = info->key;
+	struct fa_tuple key = info->key;
 	struct ring_frag *f;
 
 	key.lport = key.rport = 0;
-	f = &r->frags[(ring_hash(&key) ^ info->frag_id) & (RING_FRAG_SLOTS - 1)];
+	f = &r->frags[(fa_hash(&key, sizeof(key)) ^ info->frag_id) & (RING_FRAG_SLOTS - 1)];
 	if (info->frag == FA_FRAG_FIRST) {
 		*f = (struct ring_frag){ .key = key,
 					 .id = info->frag_id,
@@ -325,13 +317,12 @@ static int ring_attach_filter(int fd, __u32 snaplen)
 		BPF_STMT(BPF_RET | BPF_K, 0),
 		BPF_STMT(BPF_RET | BPF_K, snaplen),
 	};
-	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
 
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
-static int ring_setup(struct fa_pktring *r, const struct fa_pktring_opts *o, char *err,
-		      size_t errlen)
+static int ring_setup(struct fa_pktring *r, const struct fa_pktring_opts *o, struct fa_err *err)
 {
 	/* SOCK_DGRAM frames start at netoff = the aligned header + 16 bytes kept for a MAC */
 	__u32 hdr = r->version == TPACKET_V3 ? TPACKET3_HDRLEN : TPACKET2_HDRLEN;
@@ -342,8 +333,8 @@ static int ring_setup(struct fa_pktring *r, const struct fa_pktring_opts *o, cha
 
 	r->frame_size = TPACKET_ALIGN(TPACKET_ALIGN(hdr) + 16 + o->snaplen);
 	if (o->block_size < r->frame_size) {
-		snprintf(err, errlen, "ring block size %u is below one frame (%u bytes)",
-			 o->block_size, r->frame_size);
+		fa_err_set(err, 0, "ring block size %u is below one frame (%u bytes)",
+			   o->block_size, r->frame_size);
 		return -EINVAL;
 	}
 	r->block_size = o->block_size;
@@ -357,22 +348,21 @@ static int ring_setup(struct fa_pktring *r, const struct fa_pktring_opts *o, cha
 		u.req3.tp_retire_blk_tov = o->block_timeout_ms;
 	if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &u,
 		       r->version == TPACKET_V3 ? sizeof(u.req3) : sizeof(u.req))) {
-		snprintf(err, errlen, "PACKET_RX_RING (%u blocks of %u bytes): %s", r->block_count,
-			 r->block_size, strerror(errno));
+		fa_err_set(err, 0, "PACKET_RX_RING (%u blocks of %u bytes): %s", r->block_count,
+			   r->block_size, strerror(errno));
 		return -errno;
 	}
 	r->map_len = (size_t)r->block_size * r->block_count;
 	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 	if (r->map == MAP_FAILED) {
 		r->map = NULL;
-		snprintf(err, errlen, "mmap of the %zu-byte ring: %s", r->map_len, strerror(errno));
+		fa_err_set(err, 0, "mmap of the %zu-byte ring: %s", r->map_len, strerror(errno));
 		return -errno;
 	}
 	return 0;
 }
 
-static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, char *err,
-		     size_t errlen)
+static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, struct fa_err *err)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int version = o->tpacket_version == 2 ? TPACKET_V2 : TPACKET_V3;
@@ -381,7 +371,7 @@ static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, char
 	if (o->ifname) {
 		sll.sll_ifindex = if_nametoindex(o->ifname);
 		if (!sll.sll_ifindex) {
-			snprintf(err, errlen, "no interface %s", o->ifname);
+			fa_err_set(err, 0, "no interface %s", o->ifname);
 			return -ENODEV;
 		}
 	}
@@ -389,12 +379,12 @@ static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, char
 	r->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (r->fd < 0) {
 		if (errno == EPERM || errno == EACCES) {
-			snprintf(err, errlen,
-				 "packet capture needs CAP_NET_RAW (run as root, or "
-				 "grant the binary cap_net_raw)");
+			fa_err_set(err, 0,
+				   "packet capture needs CAP_NET_RAW (run as root, or "
+				   "grant the binary cap_net_raw)");
 			return -EPERM;
 		}
-		snprintf(err, errlen, "AF_PACKET socket: %s", strerror(errno));
+		fa_err_set(err, 0, "AF_PACKET socket: %s", strerror(errno));
 		return -errno;
 	}
 	ret = setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version));
@@ -404,91 +394,85 @@ static int ring_open(struct fa_pktring *r, const struct fa_pktring_opts *o, char
 		ret = setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version));
 	}
 	if (ret) {
-		snprintf(err, errlen, "PACKET_VERSION: %s", strerror(errno));
+		fa_err_set(err, 0, "PACKET_VERSION: %s", strerror(errno));
 		return -errno;
 	}
 	r->version = version;
 	if (ring_attach_filter(r->fd, o->snaplen)) {
-		snprintf(err, errlen, "SO_ATTACH_FILTER: %s", strerror(errno));
+		fa_err_set(err, 0, "SO_ATTACH_FILTER: %s", strerror(errno));
 		return -errno;
 	}
-	ret = ring_setup(r, o, err, errlen);
+	ret = ring_setup(r, o, err);
 	if (ret)
 		return ret;
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		snprintf(err, errlen, "bind to %s: %s", o->ifname ? o->ifname : "all interfaces",
-			 strerror(errno));
+		fa_err_set(err, 0, "bind to %s: %s", o->ifname ? o->ifname : "all interfaces",
+			   strerror(errno));
 		return -errno;
 	}
 	return 0;
 }
 
-static int ring_check_opts(const struct fa_pktring_opts *o, char *err, size_t errlen)
+static int ring_check_opts(const struct fa_pktring_opts *o, struct fa_err *err)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (o->tpacket_version != 2 && o->tpacket_version != 3) {
-		snprintf(err, errlen, "TPACKET version %d: only 2 and 3 exist", o->tpacket_version);
+		fa_err_set(err, 0, "TPACKET version %d: only 2 and 3 exist", o->tpacket_version);
 		return -EINVAL;
 	}
 	if (!o->block_size || o->block_size % page) {
-		snprintf(err, errlen, "ring block size %u is not a multiple of the page size (%ld)",
-			 o->block_size, page);
+		fa_err_set(err, 0, "ring block size %u is not a multiple of the page size (%ld)",
+			   o->block_size, page);
 		return -EINVAL;
 	}
 	if (!o->block_count || o->block_count > (1u << 20) / 4 ||
 	    (__u64)o->block_size * o->block_count > 1ULL << 32) {
-		snprintf(err, errlen,
-			 "ring of %u blocks of %u bytes: want 1 block or more, 4 GiB "
-			 "at most",
-			 o->block_count, o->block_size);
+		fa_err_set(err, 0,
+			   "ring of %u blocks of %u bytes: want 1 block or more, 4 GiB "
+			   "at most",
+			   o->block_count, o->block_size);
 		return -EINVAL;
 	}
 	if (o->snaplen < 64 || o->snaplen > 65535) {
-		snprintf(err, errlen, "snap length %u: want 64 to 65535 bytes", o->snaplen);
+		fa_err_set(err, 0, "snap length %u: want 64 to 65535 bytes", o->snaplen);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int fa_pktring_start(const struct fa_pktring_opts *opts, struct fa_pktring **out, char *err,
-		     size_t errlen)
+int fa_pktring_start(const struct fa_pktring_opts *opts, struct fa_pktring **out,
+		     struct fa_err *err)
 {
 	struct fa_pktring *r;
-	sigset_t all, old;
 	int ret;
 
 	*out = NULL;
-	ret = ring_check_opts(opts, err, errlen);
+	ret = ring_check_opts(opts, err);
 	if (ret)
 		return ret;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		snprintf(err, errlen, "out of memory");
+		fa_err_set(err, 0, "out of memory");
 		return -ENOMEM;
 	}
 	r->fd = r->wake[0] = r->wake[1] = -1;
 	r->max_entries = opts->max_entries ? opts->max_entries : FA_PKTRING_MAX_ENTRIES;
 	pthread_mutex_init(&r->lock, NULL);
-	ret = ring_open(r, opts, err, errlen);
+	ret = ring_open(r, opts, err);
 	if (ret)
 		goto fail;
 	ret = ring_grow(r);
 	if (ret || pipe2(r->wake, O_CLOEXEC)) {
-		snprintf(err, errlen, "out of memory or file descriptors");
+		fa_err_set(err, 0, "out of memory or file descriptors");
 		ret = ret ? ret : -errno;
 		goto fail;
 	}
-	/* signals are the main loop's business, never this thread's */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = -pthread_create(&r->thread, NULL, ring_thread, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = fa_thread_start(&r->thread, "fa-pktring", ring_thread, r);
 	if (ret) {
-		snprintf(err, errlen, "packet ring thread: %s", strerror(-ret));
+		fa_err_set(err, 0, "packet ring thread: %s", strerror(-ret));
 		goto fail;
 	}
-	pthread_setname_np(r->thread, "fa-pktring");
 	r->thread_started = 1;
 	*out = r;
 	return 0;

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "flowacct.h"
+#include "tuple.h"
 
 struct fa_pktring_opts {
 	const char *ifname; /* NULL: all interfaces */
@@ -29,22 +29,8 @@ struct fa_pktring_opts {
 		.block_timeout_ms = 100, .snaplen = 128                                            \
 	}
 
-/*
- * A 5-tuple seen from this host: for an outgoing packet local = source, for an incoming
- * one local = destination. It is laid out like the flow key (minus pid) so that a
- * process's flow and its packets meet by plain comparison.
- */
-struct fa_pkt_key {
-	__u8 laddr[FA_ADDR_LEN];
-	__u8 raddr[FA_ADDR_LEN];
-	__u16 lport, rport; /* host byte order; 0 for non-first fragments' own entry */
-	__u8 proto; /* FA_PROTO_TCP / FA_PROTO_UDP */
-	__u8 family; /* FA_FAMILY_IPV4 / FA_FAMILY_IPV6 */
-	__u16 pad;
-};
-
 struct fa_pkt_entry {
-	struct fa_pkt_key key;
+	struct fa_tuple key; /* local = destination of incoming packets, source of outgoing */
 	__u64 rx_packets, tx_packets;
 	__u64 rx_wire_bytes, tx_wire_bytes; /* IP header + payload */
 };
@@ -61,9 +47,11 @@ struct fa_pkt_stats {
 
 struct fa_pktring;
 
-/* 0, or -errno with a one-line message in err (-EPERM: CAP_NET_RAW is missing). */
-int fa_pktring_start(const struct fa_pktring_opts *opts, struct fa_pktring **out, char *err,
-		     size_t errlen);
+struct fa_err;
+
+/* 0, or -errno with a one-line reason in err (-EPERM: CAP_NET_RAW is missing). */
+int fa_pktring_start(const struct fa_pktring_opts *opts, struct fa_pktring **out,
+		     struct fa_err *err);
 /* Cumulative counts since start: a malloc'd array the caller frees. 0 or -ENOMEM. */
 int fa_pktring_read(struct fa_pktring *ring, struct fa_pkt_entry **entries, size_t *n,
 		    struct fa_pkt_stats *stats);

@@ -8,55 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
-#include "prom.h"
+#include "prom_render.h"
 
 #ifndef FA_VERSION
 #define FA_VERSION "unknown"
 #endif
-
-struct counter {
-	const char *name; /* metric name part: flowacct_[process_|flow_]<name>_total */
-	size_t off; /* in struct fa_counts */
-	bool packets; /* only valid with --packets */
-	const char *help;
-};
-
-static const struct counter counters[] = {
-	{ "rx_bytes", offsetof(struct fa_counts, rx_bytes), false, "Payload bytes received" },
-	{ "tx_bytes", offsetof(struct fa_counts, tx_bytes), false, "Payload bytes sent" },
-	{ "rx_calls", offsetof(struct fa_counts, rx_calls), false,
-	  "Receive calls that moved at least one byte" },
-	{ "tx_calls", offsetof(struct fa_counts, tx_calls), false,
-	  "Send calls that moved at least one byte" },
-	{ "rx_packets", offsetof(struct fa_counts, rx_packets), true, "IP packets received" },
-	{ "tx_packets", offsetof(struct fa_counts, tx_packets), true, "IP packets sent" },
-	{ "rx_wire_bytes", offsetof(struct fa_counts, rx_wire_bytes), true,
-	  "IP bytes received, headers included" },
-	{ "tx_wire_bytes", offsetof(struct fa_counts, tx_wire_bytes), true,
-	  "IP bytes sent, headers included" },
-};
-
-#define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
-_Static_assert(sizeof(struct fa_counts) == NCOUNTERS * sizeof(__u64),
-	       "every field of struct fa_counts has a metric");
-
-/* Indexed by enum fa_drop; a counter added there without help here still gets exported. */
-static const char *const drop_help[FA_DROP_MAX] = {
-	[FA_DROP_FLOW_TABLE_FULL] = "Send/receive calls whose flow did not fit in the flow table "
-				    "(their bytes are in the process's proto=\"unknown\" series)",
-	[FA_DROP_FLOWS_DROPPED] = "Distinct flows that did not fit in the flow table",
-	[FA_DROP_OVERFLOW_TABLE_FULL] =
-		"Calls that fit neither their flow nor their process's overflow row",
-	[FA_DROP_UNATTRIBUTED_RX_BYTES] =
-		"Received bytes not attributed to any process (part of flowacct_rx_bytes_total)",
-	[FA_DROP_UNATTRIBUTED_TX_BYTES] =
-		"Sent bytes not attributed to any process (part of flowacct_tx_bytes_total)",
-	[FA_DROP_KRETPROBE_MISSED] = "kprobe backend: return probes that never fired",
-	[FA_DROP_INFLIGHT_FULL] = "kprobe backend: calls lost because the in-flight table was full",
-	[FA_DROP_RING_PACKETS_DROPPED] = "--packets: packets the kernel dropped from the ring",
-	[FA_DROP_RING_FREEZES] = "--packets: times the ring's queue was frozen",
-	[FA_DROP_PACKETS_UNPARSED] = "--packets: frames too short or malformed to attribute",
-};
 
 /*
  * One exported label set of one family and its counters. A series adds up rows: a
@@ -79,16 +35,6 @@ struct fa_prom_state {
 	struct series_set procs, flows, unmatched;
 };
 
-static __u64 *field(struct fa_counts *c, size_t off)
-{
-	return (__u64 *)((char *)c + off);
-}
-
-static __u64 cfield(const struct fa_counts *c, size_t off)
-{
-	return *(const __u64 *)((const char *)c + off);
-}
-
 char *fa_prom_escape_label(char *dst, size_t dstlen, const char *src)
 {
 	size_t o = 0;
@@ -110,47 +56,49 @@ char *fa_prom_escape_label(char *dst, size_t dstlen, const char *src)
 }
 
 /* comm is untrusted raw bytes: printable ASCII first, then the exposition's quoting. */
-static char *comm_label(char *dst, size_t dstlen, const struct fa_row *r)
+static char *comm_label(char *dst, size_t dstlen, const struct fa_ident *p)
 {
 	char comm[FA_ESCAPED_COMM_LEN];
 
-	fa_escape(comm, sizeof(comm), r->comm, sizeof(r->comm));
+	fa_escape(comm, sizeof(comm), p->comm, sizeof(p->comm));
 	return fa_prom_escape_label(dst, dstlen, comm);
 }
 
 /* Overflow rows carry only a pid: their protocol was never recorded. */
-static const char *proto_label(__u8 proto)
-{
-	return proto == FA_PROTO_TCP ? "tcp" : proto == FA_PROTO_UDP ? "udp" : "unknown";
-}
+static const char *const part_label[FA_PART_MAX] = {
+	[FA_PART_TCP] = "tcp",
+	[FA_PART_UDP] = "udp",
+	[FA_PART_OVERFLOW] = "unknown",
+};
 
 #define LABELS_LEN 512
 
-static void labels_process(char *buf, const struct fa_row *r)
+static void labels_process(char *buf, const struct fa_ident *p, enum fa_part part)
 {
 	char comm[2 * FA_ESCAPED_COMM_LEN];
 
-	snprintf(buf, LABELS_LEN, "pid=\"%u\",uid=\"%u\",comm=\"%s\",proto=\"%s\"", r->key.pid,
-		 r->uid, comm_label(comm, sizeof(comm), r), proto_label(r->key.proto));
+	snprintf(buf, LABELS_LEN, "pid=\"%u\",uid=\"%u\",comm=\"%s\",proto=\"%s\"", p->pid, p->uid,
+		 comm_label(comm, sizeof(comm), p), part_label[part]);
 }
 
-static void labels_flow(char *buf, const struct fa_row *r)
+static void labels_flow(char *buf, const struct fa_flow *f)
 {
 	char comm[2 * FA_ESCAPED_COMM_LEN], l[FA_FMT_ENDPOINT_LEN], rem[FA_FMT_ENDPOINT_LEN];
-	__u8 family = r->key.family;
+	const struct fa_tuple *t = &f->tuple;
 
-	fa_fmt_addr(l, sizeof(l), family, r->key.laddr);
-	fa_fmt_addr(rem, sizeof(rem), family, r->key.raddr);
+	fa_fmt_addr(l, sizeof(l), t->family, t->laddr);
+	fa_fmt_addr(rem, sizeof(rem), t->family, t->raddr);
 	snprintf(buf, LABELS_LEN,
 		 "pid=\"%u\",uid=\"%u\",comm=\"%s\",proto=\"%s\",family=\"%s\","
 		 "laddr=\"%s\",lport=\"%u\",raddr=\"%s\",rport=\"%u\"",
-		 r->key.pid, r->uid, comm_label(comm, sizeof(comm), r), proto_label(r->key.proto),
-		 fa_family_name(family), l, r->key.lport, rem, r->key.rport);
+		 f->proc.pid, f->proc.uid, comm_label(comm, sizeof(comm), &f->proc),
+		 part_label[fa_part_of(t->proto)], fa_family_name(t->family), l, t->lport, rem,
+		 t->rport);
 }
 
-static void labels_unmatched(char *buf, const struct fa_row *r)
+static void labels_unmatched(char *buf, const struct fa_unmatched *u)
 {
-	snprintf(buf, LABELS_LEN, "proto=\"%s\"", proto_label(r->key.proto));
+	snprintf(buf, LABELS_LEN, "proto=\"%s\"", part_label[fa_part_of(u->tuple.proto)]);
 }
 
 static int cmp_series(const void *a, const void *b)
@@ -167,43 +115,107 @@ static void set_free(struct series_set *s)
 	s->n = 0;
 }
 
-/* The rows of one kind grouped into series by label set, sorted. */
-static int set_build(struct series_set *out, const struct fa_snapshot *snap, enum fa_row_kind a,
-		     enum fa_row_kind b, void (*labels)(char *buf, const struct fa_row *r))
+/* Adds one row's counts as a series; rows with the same labels merge in set_finish(). */
+static int set_add(struct series_set *s, size_t cap, const char *labels,
+		   const struct fa_counts *delta, const struct fa_counts *total)
 {
-	struct series_set s = { .v = calloc(snap->nrows ? snap->nrows : 1, sizeof(*s.v)) };
-	char buf[LABELS_LEN];
+	struct series *v;
+
+	if (s->n == cap)
+		return -ENOMEM; /* sized by the caller: cannot happen */
+	v = &s->v[s->n];
+	v->labels = strdup(labels);
+	if (!v->labels)
+		return -ENOMEM;
+	v->delta = *delta;
+	v->total = *total;
+	memset(&v->value, 0, sizeof(v->value));
+	s->n++;
+	return 0;
+}
+
+/* Sorted by labels, equal label sets added up. */
+static void set_finish(struct series_set *s)
+{
 	size_t n = 0;
 
-	if (!s.v)
-		return -ENOMEM;
-	for (size_t i = 0; i < snap->nrows; i++) {
-		const struct fa_row *r = &snap->rows[i];
+	qsort(s->v, s->n, sizeof(*s->v), cmp_series);
+	for (size_t i = 0; i < s->n; i++) {
+		if (n && !strcmp(s->v[n - 1].labels, s->v[i].labels)) {
+			fa_counts_add(&s->v[n - 1].delta, &s->v[i].delta);
+			fa_counts_add(&s->v[n - 1].total, &s->v[i].total);
+			free(s->v[i].labels);
+			continue;
+		}
+		s->v[n++] = s->v[i];
+	}
+	s->n = n;
+}
 
-		if (r->kind != a && r->kind != b)
-			continue;
-		labels(buf, r);
-		s.v[s.n].labels = strdup(buf);
-		if (!s.v[s.n].labels) {
-			set_free(&s);
+static int set_alloc(struct series_set *s, size_t cap)
+{
+	s->n = 0;
+	s->v = calloc(cap ? cap : 1, sizeof(*s->v));
+	return s->v ? 0 : -ENOMEM;
+}
+
+/* Per process and protocol part (overflow rows: proto="unknown"). */
+static int build_procs(struct series_set *s, const struct fa_snapshot *snap)
+{
+	char buf[LABELS_LEN];
+
+	if (set_alloc(s, snap->nprocs * FA_PART_MAX))
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->nprocs; i++) {
+		const struct fa_proc *p = &snap->procs[i];
+
+		for (int part = 0; part < FA_PART_MAX; part++) {
+			if (!p->part[part].present)
+				continue;
+			labels_process(buf, &p->proc, part);
+			if (set_add(s, snap->nprocs * FA_PART_MAX, buf, &p->part[part].delta,
+				    &p->part[part].total))
+				return -ENOMEM;
+		}
+	}
+	set_finish(s);
+	return 0;
+}
+
+/* Element i of a snapshot array: its labels and counts. */
+typedef void row_fn(const struct fa_snapshot *snap, size_t i, char *labels,
+		    const struct fa_counts **delta, const struct fa_counts **total);
+
+static void flow_series(const struct fa_snapshot *snap, size_t i, char *labels,
+			const struct fa_counts **delta, const struct fa_counts **total)
+{
+	labels_flow(labels, &snap->flows[i]);
+	*delta = &snap->flows[i].delta;
+	*total = &snap->flows[i].total;
+}
+
+static void unmatched_series(const struct fa_snapshot *snap, size_t i, char *labels,
+			     const struct fa_counts **delta, const struct fa_counts **total)
+{
+	labels_unmatched(labels, &snap->unmatched[i]);
+	*delta = &snap->unmatched[i].delta;
+	*total = &snap->unmatched[i].total;
+}
+
+/* A series per element of an n-long snapshot array, equal label sets merged. */
+static int build_rows(struct series_set *s, const struct fa_snapshot *snap, size_t n, row_fn *row)
+{
+	const struct fa_counts *delta, *total;
+	char buf[LABELS_LEN];
+
+	if (set_alloc(s, n))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		row(snap, i, buf, &delta, &total);
+		if (set_add(s, n, buf, delta, total))
 			return -ENOMEM;
-		}
-		s.v[s.n].delta = r->delta;
-		s.v[s.n].total = r->total;
-		s.n++;
 	}
-	qsort(s.v, s.n, sizeof(*s.v), cmp_series);
-	for (size_t i = 0; i < s.n; i++) {
-		if (n && !strcmp(s.v[n - 1].labels, s.v[i].labels)) {
-			fa_counts_add(&s.v[n - 1].delta, &s.v[i].delta);
-			fa_counts_add(&s.v[n - 1].total, &s.v[i].total);
-			free(s.v[i].labels);
-			continue;
-		}
-		s.v[n++] = s.v[i];
-	}
-	s.n = n;
-	*out = s;
+	set_finish(s);
 	return 0;
 }
 
@@ -221,12 +233,13 @@ static void set_advance(struct series_set *cur, const struct series_set *prev)
 			j++;
 		if (j < prev->n && c == 0)
 			p = &prev->v[j];
-		for (size_t k = 0; k < NCOUNTERS; k++) {
-			size_t off = counters[k].off;
-			__u64 carried = (p ? cfield(&p->value, off) : 0) + cfield(&s->delta, off);
-			__u64 total = cfield(&s->total, off);
+		for (size_t k = 0; k < FA_NCOUNTS; k++) {
+			const struct fa_count_desc *d = &fa_count_descs[k];
+			__u64 carried =
+				(p ? fa_count_get(&p->value, d) : 0) + fa_count_get(&s->delta, d);
+			__u64 total = fa_count_get(&s->total, d);
 
-			*field(&s->value, off) = carried > total ? carried : total;
+			*(__u64 *)((char *)&s->value + d->off) = carried > total ? carried : total;
 		}
 	}
 }
@@ -239,8 +252,8 @@ static void put_family(FILE *f, const char *name, const char *type, const char *
 static void put_set(FILE *f, const char *prefix, const char *what, const struct series_set *s,
 		    bool packets, bool packets_only)
 {
-	for (size_t k = 0; k < NCOUNTERS; k++) {
-		const struct counter *c = &counters[k];
+	for (size_t k = 0; k < FA_NCOUNTS; k++) {
+		const struct fa_count_desc *c = &fa_count_descs[k];
 		char name[128], help[256];
 
 		if ((c->packets && !packets) || (packets_only && !c->packets))
@@ -250,7 +263,7 @@ static void put_set(FILE *f, const char *prefix, const char *what, const struct 
 		put_family(f, name, "counter", help);
 		for (size_t i = 0; i < s->n; i++)
 			fprintf(f, "%s{%s} %llu\n", name, s->v[i].labels,
-				(unsigned long long)cfield(&s->v[i].value, c->off));
+				(unsigned long long)fa_count_get(&s->v[i].value, c));
 	}
 }
 
@@ -264,8 +277,8 @@ static void put_globals(FILE *f, const struct fa_snapshot *snap)
 		FA_VERSION, fa_prom_escape_label(backend, sizeof(backend), snap->backend ?: "none"),
 		snap->packets ? "true" : "false");
 
-	for (size_t k = 0; k < NCOUNTERS; k++) {
-		const struct counter *c = &counters[k];
+	for (size_t k = 0; k < FA_NCOUNTS; k++) {
+		const struct fa_count_desc *c = &fa_count_descs[k];
 
 		if (c->packets && !snap->packets)
 			continue;
@@ -273,20 +286,20 @@ static void put_globals(FILE *f, const struct fa_snapshot *snap)
 		snprintf(help, sizeof(help), "%s, every process and unattributed traffic added up.",
 			 c->help);
 		put_family(f, name, "counter", help);
-		fprintf(f, "%s %llu\n", name, (unsigned long long)cfield(&snap->total, c->off));
+		fprintf(f, "%s %llu\n", name, (unsigned long long)fa_count_get(&snap->total, c));
 	}
 
 	for (int i = 0; i < FA_DROP_MAX; i++) {
-		snprintf(name, sizeof(name), "flowacct_%s_total", fa_drop_names[i]);
-		snprintf(help, sizeof(help), "%s.", drop_help[i] ?: "Loss counter");
+		snprintf(name, sizeof(name), "flowacct_%s_total", fa_drop_descs[i].name);
+		snprintf(help, sizeof(help), "%s.", fa_drop_descs[i].help);
 		put_family(f, name, "counter", help);
 		fprintf(f, "%s %llu\n", name, (unsigned long long)snap->drops[i]);
 	}
 
 	put_family(f, "flowacct_flows", "gauge", "Flows in the last snapshot.");
-	fprintf(f, "flowacct_flows %u\n", snap->nflows);
+	fprintf(f, "flowacct_flows %zu\n", snap->nflows);
 	put_family(f, "flowacct_processes", "gauge", "Processes in the last snapshot.");
-	fprintf(f, "flowacct_processes %u\n", snap->nprocs);
+	fprintf(f, "flowacct_processes %zu\n", snap->nprocs);
 	put_family(f, "flowacct_interval_seconds", "gauge",
 		   "Measured length of the last snapshot's interval.");
 	fprintf(f, "flowacct_interval_seconds %.6f\n", snap->interval_s);
@@ -319,9 +332,9 @@ char *fa_prom_render(struct fa_prom_state *st, const struct fa_snapshot *snap, b
 	size_t n = 0;
 	FILE *f;
 
-	if (set_build(&procs, snap, FA_ROW_FLOW, FA_ROW_OVERFLOW, labels_process) ||
-	    (flows && set_build(&fl, snap, FA_ROW_FLOW, FA_ROW_FLOW, labels_flow)) ||
-	    set_build(&unm, snap, FA_ROW_UNMATCHED, FA_ROW_UNMATCHED, labels_unmatched))
+	if (build_procs(&procs, snap) ||
+	    (flows && build_rows(&fl, snap, snap->nflows, flow_series)) ||
+	    build_rows(&unm, snap, snap->nunmatched, unmatched_series))
 		goto fail;
 	set_advance(&procs, &st->procs);
 	set_advance(&fl, &st->flows);

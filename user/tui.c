@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include "format.h"
 #include "tui.h"
+#include "log.h"
 #include "tui_layout.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h"
 
 #define HEADER_LINES   5 /* three of header, the status or prompt line, the column titles */
 #define FILTER_LEN     128
@@ -180,7 +180,7 @@ static void draw_header(struct fa_tui *t)
 		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	}
 	snprintf(line, sizeof(line),
-		 "flowacct %s  interval %gs  backend %s  flows %u  processes %u", clock,
+		 "flowacct %s  interval %gs  backend %s  flows %zu  processes %zu", clock,
 		 t->interval, t->have_shown && s->backend ? s->backend : "-",
 		 t->have_shown ? s->nflows : 0, t->have_shown ? s->nprocs : 0);
 	put(0, 0, line);
@@ -209,7 +209,7 @@ static void draw_header(struct fa_tui *t)
 			put(2, 0, "LOSS:");
 			x = 5;
 		}
-		snprintf(line, sizeof(line), " %s=%llu", fa_drop_names[i],
+		snprintf(line, sizeof(line), " %s=%llu", fa_drop_descs[i].name,
 			 (unsigned long long)s->drops[i]);
 		put(2, x, line);
 		x += strlen(line);
@@ -275,7 +275,7 @@ static void draw_help(void)
 		put(HEADER_LINES - 1 + i, 0, lines[i]);
 }
 
-static void measure(struct fa_tui *t, const struct fa_row *rows, size_t n,
+static void measure(struct fa_tui *t, const struct fa_view_row *rows, size_t n,
 		    const struct fa_tui_table *tab)
 {
 	static const enum fa_tui_col measured[] = {
@@ -292,7 +292,9 @@ static void measure(struct fa_tui *t, const struct fa_row *rows, size_t n,
 			int len;
 
 			fa_tui_cell(cell, sizeof(cell), c, &rows[i], tab, 1,
-				    c == FA_TUI_COL_USER ? user_lookup(t, rows[i].uid) : NULL);
+				    c == FA_TUI_COL_USER && rows[i].proc
+					    ? user_lookup(t, rows[i].proc->uid)
+					    : NULL);
 			len = strlen(cell);
 			if (len > t->want[c])
 				t->want[c] = len;
@@ -308,7 +310,7 @@ static void draw_table(struct fa_tui *t)
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
 	char cell[FA_TUI_CELL_LEN], fit[FA_TUI_CELL_LEN];
 	int page = LINES - HEADER_LINES, ncols;
-	struct fa_row *rows = NULL;
+	struct fa_view_row *rows = NULL;
 	size_t n = 0, first, shown;
 
 	if (page < 0)
@@ -351,21 +353,23 @@ static void draw_table(struct fa_tui *t)
 		put(HEADER_LINES, 0,
 		    t->view.filter ? "no rows match the filter" : "no traffic yet");
 	for (size_t i = 0; i < shown; i++) {
-		const struct fa_row *r = &rows[first + i];
+		const struct fa_view_row *r = &rows[first + i];
+		bool exited = r->proc && r->proc->exited;
 		int y = HEADER_LINES + i;
 
-		if (r->exited)
+		if (exited)
 			attron(A_DIM);
 		for (int c = 0; c < ncols; c++) {
 			enum fa_tui_col col = cols[c].col;
 			bool tail = col == FA_TUI_COL_LOCAL || col == FA_TUI_COL_REMOTE;
 
 			fa_tui_cell(cell, sizeof(cell), col, r, &tab, t->shown.interval_s,
-				    col == FA_TUI_COL_USER ? user_lookup(t, r->uid) : NULL);
+				    col == FA_TUI_COL_USER && r->proc ? user_lookup(t, r->proc->uid)
+								      : NULL);
 			fa_tui_fit(fit, sizeof(fit), cell, cols[c].width, cols[c].right, tail);
 			put(y, cols[c].x, fit);
 		}
-		if (r->exited)
+		if (exited)
 			attroff(A_DIM);
 	}
 	free(rows);
@@ -563,18 +567,17 @@ static enum fa_tui_action handle_key(struct fa_tui *t, int ch)
 }
 
 /* Input comes from the terminal even when stdin is redirected, as in top. */
-static int open_input(struct fa_tui *t, FILE **in)
+static int open_input(struct fa_tui *t, FILE **in, struct fa_err *err)
 {
 	if (isatty(STDIN_FILENO)) {
 		*in = stdin;
 		return 0;
 	}
 	t->tty_in = fopen("/dev/tty", "re");
-	if (!t->tty_in) {
-		fprintf(stderr, "flowacct: the interactive view needs a terminal: /dev/tty: %s\n",
-			strerror(errno));
-		return -errno;
-	}
+	if (!t->tty_in)
+		return fa_err_set(err, -errno,
+				  "the interactive view needs a terminal: /dev/tty: %s",
+				  strerror(errno));
 	*in = t->tty_in;
 	return 0;
 }
@@ -597,40 +600,41 @@ static int open_wakeups(struct fa_tui *t, int in_fd)
 	return 0;
 }
 
-struct fa_tui *fa_tui_open(const struct fa_tui_opts *opts)
+int fa_tui_open(const struct fa_tui_opts *opts, struct fa_tui **out, struct fa_err *why)
 {
 	struct fa_tui *t = calloc(1, sizeof(*t));
+	const char *term = getenv("TERM") ? getenv("TERM") : "";
 	FILE *in = NULL;
 	int err;
 
-	if (!t) {
-		fprintf(stderr, "flowacct: out of memory\n");
-		return NULL;
-	}
+	*out = NULL;
+	if (!t)
+		return fa_err_set(why, -ENOMEM, "out of memory");
 	t->epfd = t->winch_pipe[0] = t->winch_pipe[1] = -1;
 	t->view = opts->view;
 	set_filter(t, opts->view.filter);
 	t->max_rows = opts->rows;
 	t->interval = opts->interval_s > 0 ? opts->interval_s : 1;
 
-	if (open_input(t, &in))
+	err = open_input(t, &in, why);
+	if (err)
 		goto fail;
 	err = open_wakeups(t, fileno(in));
 	if (err) {
-		fprintf(stderr, "flowacct: cannot set up terminal input: %s\n", strerror(-err));
+		fa_err_set(why, err, "cannot set up terminal input: %s", strerror(-err));
 		goto fail;
 	}
 	t->screen = newterm(NULL, stdout, in);
 	if (!t->screen) {
-		fprintf(stderr, "flowacct: cannot use terminal type '%s' (TERM): try -b\n",
-			getenv("TERM") ? getenv("TERM") : "");
+		err = fa_err_set(why, -EINVAL, "cannot use terminal type '%s' (TERM): try -b",
+				 term);
 		goto fail;
 	}
 	set_term(t->screen);
 	/* a terminal that cannot place the cursor (TERM=dumb) would get a stream of garbage */
 	if (!tigetstr("cup") || tigetstr("cup") == (char *)-1) {
-		fprintf(stderr, "flowacct: terminal type '%s' cannot move the cursor: use -b\n",
-			getenv("TERM") ? getenv("TERM") : "");
+		err = fa_err_set(why, -EINVAL, "terminal type '%s' cannot move the cursor: use -b",
+				 term);
 		goto fail;
 	}
 	cbreak();
@@ -648,11 +652,12 @@ struct fa_tui *fa_tui_open(const struct fa_tui_opts *opts)
 	}
 	signals_install(t);
 	draw(t);
-	return t;
+	*out = t;
+	return 0;
 
 fail:
 	fa_tui_close(t);
-	return NULL;
+	return err;
 }
 
 int fa_tui_fd(const struct fa_tui *tui)

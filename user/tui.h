@@ -20,8 +20,10 @@ enum fa_tui_action {
 
 struct fa_tui;
 
-/* Takes over the terminal (ncurses). NULL on failure, with a message on stderr. */
-struct fa_tui *fa_tui_open(const struct fa_tui_opts *opts);
+struct fa_err;
+
+/* Takes over the terminal (ncurses). 0, or -errno with the reason in err. */
+int fa_tui_open(const struct fa_tui_opts *opts, struct fa_tui **out, struct fa_err *err);
 /* The fd to poll for input: ready on a key or a terminal resize. */
 int fa_tui_fd(const struct fa_tui *tui);
 /* New data. Kept even while paused; drawn unless paused. Copies what it keeps. */

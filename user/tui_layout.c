@@ -3,6 +3,7 @@
 #include <string.h>
 #include "format.h"
 #include "tui_layout.h"
+#include "util.h"
 
 #define NEVER_DROPPED (-1)
 #define MAX_DROP_RANK 8
@@ -48,8 +49,6 @@ static const enum fa_tui_col grow_order[] = {
 static const enum fa_sort sort_order[] = {
 	FA_SORT_PID, FA_SORT_COMM, FA_SORT_RX, FA_SORT_TX, FA_SORT_TOTAL,
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static bool col_shown(enum fa_tui_col c, const struct fa_tui_table *tab)
 {
@@ -191,75 +190,70 @@ static char *fmt_total(char *buf, size_t len, __u64 v, bool exact)
 	return buf;
 }
 
-char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_row *row,
+char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_row *row,
 		  const struct fa_tui_table *tab, double iv, const char *user)
 {
-	const struct fa_flow_key *k = &row->key;
-	/* grouping per process adds the unmatched rows up under their pid, 0 */
-	bool unmatched =
-		row->kind == FA_ROW_UNMATCHED || (row->kind == FA_ROW_PROCESS && !row->key.pid);
-	bool aggregate = row->kind == FA_ROW_OVERFLOW || row->kind == FA_ROW_PROCESS;
+	const struct fa_ident *p = row->proc;
+	const struct fa_tuple *t = row->tuple;
 
 	if (!(iv > 0))
 		iv = 1;
 	switch (col) {
 	case FA_TUI_COL_PID:
-		if (unmatched)
-			snprintf(buf, len, "-");
+		if (p)
+			snprintf(buf, len, "%u", p->pid);
 		else
-			snprintf(buf, len, "%u", k->pid);
+			snprintf(buf, len, "-");
 		break;
 	case FA_TUI_COL_USER:
-		if (unmatched)
+		if (!p)
 			snprintf(buf, len, "-");
 		else if (user)
 			fa_escape(buf, len, user, strlen(user));
 		else
-			snprintf(buf, len, "%u", row->uid);
+			snprintf(buf, len, "%u", p->uid);
 		break;
 	case FA_TUI_COL_COMM:
-		if (unmatched)
-			snprintf(buf, len, "(no process)");
+		if (p)
+			fa_escape(buf, len, p->comm, sizeof(p->comm));
 		else
-			fa_escape(buf, len, row->comm, sizeof(row->comm));
+			snprintf(buf, len, "(no process)");
 		break;
 	case FA_TUI_COL_PROTO:
-		snprintf(buf, len, "%s", aggregate ? "*" : fa_proto_name(k->proto));
+		snprintf(buf, len, "%s", t ? fa_proto_name(t->proto) : "*");
 		break;
 	case FA_TUI_COL_LOCAL:
-		if (row->kind == FA_ROW_OVERFLOW)
-			snprintf(buf, len, "(overflow)");
-		else if (aggregate)
-			snprintf(buf, len, "-");
+		if (t)
+			fa_fmt_endpoint(buf, len, t->family, t->laddr, t->lport);
 		else
-			fa_fmt_endpoint(buf, len, k->family, k->laddr, k->lport);
+			snprintf(buf, len, "%s", row->label ? row->label : "-");
 		break;
 	case FA_TUI_COL_REMOTE:
-		if (aggregate)
-			snprintf(buf, len, "-");
+		if (t)
+			fa_fmt_endpoint(buf, len, t->family, t->raddr, t->rport);
 		else
-			fa_fmt_endpoint(buf, len, k->family, k->raddr, k->rport);
+			snprintf(buf, len, "-");
 		break;
 	case FA_TUI_COL_FLOWS:
 		snprintf(buf, len, "%u", row->nflows);
 		break;
 	case FA_TUI_COL_RX_RATE:
-		fmt_rate(buf, len, row->delta.rx_bytes, iv, tab->exact);
+		fmt_rate(buf, len, row->delta->rx_bytes, iv, tab->exact);
 		break;
 	case FA_TUI_COL_TX_RATE:
-		fmt_rate(buf, len, row->delta.tx_bytes, iv, tab->exact);
+		fmt_rate(buf, len, row->delta->tx_bytes, iv, tab->exact);
 		break;
 	case FA_TUI_COL_RX_TOTAL:
-		fmt_total(buf, len, row->total.rx_bytes, tab->exact);
+		fmt_total(buf, len, row->total->rx_bytes, tab->exact);
 		break;
 	case FA_TUI_COL_TX_TOTAL:
-		fmt_total(buf, len, row->total.tx_bytes, tab->exact);
+		fmt_total(buf, len, row->total->tx_bytes, tab->exact);
 		break;
 	case FA_TUI_COL_RX_PKTS:
-		snprintf(buf, len, "%.0f", row->delta.rx_packets / iv);
+		snprintf(buf, len, "%.0f", row->delta->rx_packets / iv);
 		break;
 	case FA_TUI_COL_TX_PKTS:
-		snprintf(buf, len, "%.0f", row->delta.tx_packets / iv);
+		snprintf(buf, len, "%.0f", row->delta->tx_packets / iv);
 		break;
 	default:
 		snprintf(buf, len, "?");

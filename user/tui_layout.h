@@ -69,7 +69,7 @@ char *fa_tui_title(char *buf, size_t len, enum fa_tui_col col, const struct fa_v
  * ASCII), not yet clipped. iv: the interval in seconds, for rates. user: the row's user
  * name, or NULL to print the uid.
  */
-char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_row *row,
+char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_row *row,
 		  const struct fa_tui_table *tab, double iv, const char *user);
 #define FA_TUI_CELL_LEN 80
 

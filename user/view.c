@@ -4,74 +4,71 @@
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
+#include "util.h"
 #include "view.h"
+
+const char *const fa_group_names[FA_GROUP_MAX] = {
+	[FA_GROUP_FLOW] = "flow",
+	[FA_GROUP_PROCESS] = "process",
+};
 
 const char *const fa_sort_names[FA_SORT_MAX] = {
 	[FA_SORT_RX] = "rx",   [FA_SORT_TX] = "tx",	[FA_SORT_TOTAL] = "total",
 	[FA_SORT_PID] = "pid", [FA_SORT_COMM] = "comm",
 };
 
-int fa_sort_parse(const char *s, enum fa_sort *out)
+bool fa_counts_moved(const struct fa_counts *d)
 {
-	for (int i = 0; i < FA_SORT_MAX; i++) {
-		if (!strcmp(s, fa_sort_names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	return d->rx_bytes || d->tx_bytes || d->rx_packets || d->tx_packets;
 }
 
-bool fa_view_match(const struct fa_row *row, const char *filter)
+/* Case-insensitive substring of the escaped name, the endpoints or the protocol. */
+static bool row_match(const struct fa_ident *proc, const struct fa_tuple *t, const char *filter)
 {
-	char buf[FA_ESCAPED_COMM_LEN + 2 * FA_FMT_ENDPOINT_LEN + 32];
-	char comm[FA_ESCAPED_COMM_LEN], l[FA_FMT_ENDPOINT_LEN], r[FA_FMT_ENDPOINT_LEN];
+	char buf[FA_ESCAPED_COMM_LEN + 2 * FA_FMT_ENDPOINT_LEN + 32] = "";
+	char comm[FA_ESCAPED_COMM_LEN] = "", l[FA_FMT_ENDPOINT_LEN] = "",
+	     r[FA_FMT_ENDPOINT_LEN] = "";
 
 	if (!filter || !*filter)
 		return true;
-	fa_escape(comm, sizeof(comm), row->comm, sizeof(row->comm));
-	fa_fmt_endpoint(l, sizeof(l), row->key.family, row->key.laddr, row->key.lport);
-	fa_fmt_endpoint(r, sizeof(r), row->key.family, row->key.raddr, row->key.rport);
-	snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s", comm, l, r, fa_proto_name(row->key.proto));
+	if (proc)
+		fa_escape(comm, sizeof(comm), proc->comm, sizeof(proc->comm));
+	if (t) {
+		fa_fmt_endpoint(l, sizeof(l), t->family, t->laddr, t->lport);
+		fa_fmt_endpoint(r, sizeof(r), t->family, t->raddr, t->rport);
+	}
+	snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s", comm, l, r, t ? fa_proto_name(t->proto) : "");
 	return strcasestr(buf, filter) != NULL;
 }
 
-static int cmp_pid(const void *a, const void *b)
+static int cmp_u32(const void *a, const void *b)
 {
-	const struct fa_row *x = a, *y = b;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
 
-	return (x->key.pid > y->key.pid) - (x->key.pid < y->key.pid);
+	return (x > y) - (x < y);
 }
 
-/* Adds up every row of a pid, in place: rows[0..*n) becomes one row per process. */
-static void group_by_process(struct fa_row *rows, size_t *n)
+/*
+ * The processes a filter selects: those whose name matches, or any of whose flows does,
+ * shown with all their traffic (a filter picks rows; it never changes their numbers).
+ */
+static int pids_matching(const struct fa_snapshot *snap, const char *filter, __u32 **out, size_t *n)
 {
-	size_t out = 0;
+	__u32 *pids = malloc((snap->nflows + snap->noverflow + 1) * sizeof(*pids));
+	size_t k = 0;
 
-	qsort(rows, *n, sizeof(*rows), cmp_pid);
-	for (size_t i = 0; i < *n; i++) {
-		struct fa_row *p = out ? &rows[out - 1] : NULL;
-		const struct fa_row *r = &rows[i];
-		bool flow = r->kind == FA_ROW_FLOW;
-
-		if (p && p->key.pid == r->key.pid) {
-			fa_counts_add(&p->delta, &r->delta);
-			fa_counts_add(&p->total, &r->total);
-			p->exited = p->exited && r->exited;
-			p->nflows += flow;
-			if (!p->comm[0])
-				memcpy(p->comm, r->comm, sizeof(p->comm));
-			continue;
-		}
-		struct fa_row agg = *r;
-
-		memset(&agg.key, 0, sizeof(agg.key));
-		agg.key.pid = r->key.pid;
-		agg.kind = FA_ROW_PROCESS;
-		agg.nflows = flow;
-		rows[out++] = agg;
-	}
-	*n = out;
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->nflows; i++)
+		if (row_match(&snap->flows[i].proc, &snap->flows[i].tuple, filter))
+			pids[k++] = snap->flows[i].proc.pid;
+	for (size_t i = 0; i < snap->noverflow; i++)
+		if (row_match(&snap->overflow[i].proc, NULL, filter))
+			pids[k++] = snap->overflow[i].proc.pid;
+	qsort(pids, k, sizeof(*pids), cmp_u32);
+	*out = pids;
+	*n = k;
+	return 0;
 }
 
 static int cmp_u64_desc(__u64 a, __u64 b)
@@ -79,94 +76,136 @@ static int cmp_u64_desc(__u64 a, __u64 b)
 	return (a < b) - (a > b);
 }
 
+static __u32 row_pid(const struct fa_view_row *r)
+{
+	return r->proc ? r->proc->pid : 0;
+}
+
 static int cmp_rows(const void *a, const void *b, void *arg)
 {
-	const struct fa_row *x = *(const struct fa_row *const *)a;
-	const struct fa_row *y = *(const struct fa_row *const *)b;
+	const struct fa_view_row *x = a, *y = b;
 	const struct fa_view_opts *opts = arg;
 	int c = 0;
 
 	switch (opts->sort) {
 	case FA_SORT_RX:
-		c = cmp_u64_desc(x->delta.rx_bytes, y->delta.rx_bytes);
+		c = cmp_u64_desc(x->delta->rx_bytes, y->delta->rx_bytes);
 		break;
 	case FA_SORT_TX:
-		c = cmp_u64_desc(x->delta.tx_bytes, y->delta.tx_bytes);
+		c = cmp_u64_desc(x->delta->tx_bytes, y->delta->tx_bytes);
 		break;
 	case FA_SORT_TOTAL:
 	case FA_SORT_MAX:
-		c = cmp_u64_desc(x->delta.rx_bytes + x->delta.tx_bytes,
-				 y->delta.rx_bytes + y->delta.tx_bytes);
+		c = cmp_u64_desc(x->delta->rx_bytes + x->delta->tx_bytes,
+				 y->delta->rx_bytes + y->delta->tx_bytes);
 		break;
 	case FA_SORT_PID:
-		c = -cmp_u64_desc(x->key.pid, y->key.pid);
+		c = -cmp_u64_desc(row_pid(x), row_pid(y));
 		break;
 	case FA_SORT_COMM:
-		c = strncmp(x->comm, y->comm, sizeof(x->comm));
+		c = strncmp(x->proc ? x->proc->comm : "", y->proc ? y->proc->comm : "",
+			    sizeof(x->proc->comm));
 		break;
 	}
 	/* ties: the bigger talker since start first, then a stable order by identity */
 	if (!c)
-		c = cmp_u64_desc(x->total.rx_bytes + x->total.tx_bytes,
-				 y->total.rx_bytes + y->total.tx_bytes);
+		c = cmp_u64_desc(x->total->rx_bytes + x->total->tx_bytes,
+				 y->total->rx_bytes + y->total->tx_bytes);
 	if (!c)
-		c = -cmp_u64_desc(x->key.pid, y->key.pid);
+		c = -cmp_u64_desc(row_pid(x), row_pid(y));
+	if (!c && x->tuple && y->tuple)
+		c = fa_tuple_cmp(x->tuple, y->tuple);
 	if (!c)
-		c = memcmp(&x->key, &y->key, sizeof(x->key));
+		c = (!!x->tuple - !!y->tuple);
 	return opts->reverse ? -c : c;
 }
 
-/* Sorts pointers, not the rows themselves (hundreds of bytes each), then lays them out. */
-static int sort_rows(struct fa_row *rows, size_t k, const struct fa_view_opts *opts,
-		     struct fa_row **out, size_t *n)
-{
-	struct fa_row **order = malloc((k ? k : 1) * sizeof(*order));
-	struct fa_row *sorted = malloc((k ? k : 1) * sizeof(*sorted));
+struct builder {
+	const struct fa_view_opts *opts;
+	struct fa_view_row *rows;
+	size_t n;
+};
 
-	if (!order || !sorted) {
-		free(order);
-		free(sorted);
-		free(rows);
-		return -ENOMEM;
+static void add(struct builder *b, const struct fa_view_row *r)
+{
+	if (b->opts->active_only && !fa_counts_moved(r->delta))
+		return;
+	b->rows[b->n++] = *r;
+}
+
+static int build_flows(const struct fa_snapshot *snap, struct builder *b)
+{
+	const char *filter = b->opts->filter;
+
+	for (size_t i = 0; i < snap->nflows; i++) {
+		const struct fa_flow *f = &snap->flows[i];
+
+		if (row_match(&f->proc, &f->tuple, filter))
+			add(b, &(struct fa_view_row){ .proc = &f->proc,
+						      .tuple = &f->tuple,
+						      .delta = &f->delta,
+						      .total = &f->total });
 	}
-	for (size_t i = 0; i < k; i++)
-		order[i] = &rows[i];
-	qsort_r(order, k, sizeof(*order), cmp_rows, (void *)opts);
-	for (size_t i = 0; i < k; i++)
-		sorted[i] = *order[i];
-	free(order);
-	free(rows);
-	*out = sorted;
-	*n = k;
+	for (size_t i = 0; i < snap->noverflow; i++) {
+		const struct fa_overflow *o = &snap->overflow[i];
+
+		if (row_match(&o->proc, NULL, filter))
+			add(b, &(struct fa_view_row){ .proc = &o->proc,
+						      .label = "(overflow)",
+						      .delta = &o->delta,
+						      .total = &o->total });
+	}
+	for (size_t i = 0; i < snap->nunmatched; i++) {
+		const struct fa_unmatched *u = &snap->unmatched[i];
+
+		if (row_match(NULL, &u->tuple, filter))
+			add(b, &(struct fa_view_row){ .tuple = &u->tuple,
+						      .delta = &u->delta,
+						      .total = &u->total });
+	}
 	return 0;
 }
 
-bool fa_row_moved(const struct fa_row *r)
+static int build_procs(const struct fa_snapshot *snap, struct builder *b)
 {
-	return r->delta.rx_bytes || r->delta.tx_bytes || r->delta.rx_packets || r->delta.tx_packets;
+	__u32 *pids = NULL;
+	size_t npids = 0;
+
+	if (b->opts->filter && *b->opts->filter &&
+	    pids_matching(snap, b->opts->filter, &pids, &npids))
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->nprocs; i++) {
+		const struct fa_proc *p = &snap->procs[i];
+
+		if (pids && !bsearch(&p->proc.pid, pids, npids, sizeof(*pids), cmp_u32))
+			continue;
+		add(b, &(struct fa_view_row){ .proc = &p->proc,
+					      .nflows = p->nflows,
+					      .delta = &p->delta,
+					      .total = &p->total });
+	}
+	free(pids);
+	return 0;
 }
 
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
-		  struct fa_row **out, size_t *n)
+		  struct fa_view_row **out, size_t *n)
 {
-	struct fa_row *rows = malloc((snap->nrows ? snap->nrows : 1) * sizeof(*rows));
-	size_t k = 0;
+	size_t cap = opts->group == FA_GROUP_PROCESS
+			     ? snap->nprocs
+			     : snap->nflows + snap->noverflow + snap->nunmatched;
+	struct builder b = { .opts = opts, .rows = malloc((cap ? cap : 1) * sizeof(*b.rows)) };
+	int err;
 
-	if (!rows)
+	if (!b.rows)
 		return -ENOMEM;
-	for (size_t i = 0; i < snap->nrows; i++) {
-		if (fa_view_match(&snap->rows[i], opts->filter))
-			rows[k++] = snap->rows[i];
+	err = opts->group == FA_GROUP_PROCESS ? build_procs(snap, &b) : build_flows(snap, &b);
+	if (err) {
+		free(b.rows);
+		return err;
 	}
-	if (opts->group == FA_GROUP_PROCESS)
-		group_by_process(rows, &k);
-	if (opts->active_only) {
-		size_t j = 0;
-
-		for (size_t i = 0; i < k; i++)
-			if (fa_row_moved(&rows[i]))
-				rows[j++] = rows[i];
-		k = j;
-	}
-	return sort_rows(rows, k, opts, out, n);
+	qsort_r(b.rows, b.n, sizeof(*b.rows), cmp_rows, (void *)opts);
+	*out = b.rows;
+	*n = b.n;
+	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Turning a snapshot into the rows a table shows: grouping, text filter, sorting. */
+/* Turning a snapshot into the rows a table shows: which rows, text filter, sorting. */
 #ifndef FA_VIEW_H
 #define FA_VIEW_H
 
@@ -15,9 +15,12 @@ enum fa_sort {
 };
 
 enum fa_group {
-	FA_GROUP_FLOW,
-	FA_GROUP_PROCESS,
+	FA_GROUP_FLOW, /* flows, overflow rows and unmatched packets */
+	FA_GROUP_PROCESS, /* processes */
+	FA_GROUP_MAX,
 };
+
+extern const char *const fa_group_names[FA_GROUP_MAX]; /* "flow", "process" */
 
 struct fa_view_opts {
 	enum fa_group group;
@@ -28,20 +31,26 @@ struct fa_view_opts {
 };
 
 extern const char *const fa_sort_names[FA_SORT_MAX]; /* "rx", "tx", "total", "pid", "comm" */
-int fa_sort_parse(const char *s, enum fa_sort *out); /* 0 or -EINVAL */
 
 /*
- * Builds the rows to show, in order, in a newly allocated array (*out, *n). Process rows
- * (FA_GROUP_PROCESS) add up every row of a pid, overflow rows included. Returns 0 or
- * -ENOMEM. Free *out with free().
+ * One row of a table, pointing into the snapshot it was built from. What a row shows
+ * follows from what it has, never from a kind: no proc, packets no process's flow
+ * matched ("(no process)"); no tuple, an aggregate, whose `label` stands where the
+ * endpoints would.
  */
+struct fa_view_row {
+	const struct fa_ident *proc; /* NULL: unmatched packets */
+	const struct fa_tuple *tuple; /* NULL: a process or an overflow row */
+	const char *label; /* without tuple: "(overflow)"; NULL for a process */
+	__u32 nflows; /* process rows: their flows */
+	const struct fa_counts *delta, *total;
+};
+
+/* Builds the rows to show, in order, into a newly allocated array. 0 or -ENOMEM. */
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
-		  struct fa_row **out, size_t *n);
+		  struct fa_view_row **out, size_t *n);
 
-/* Did the row move bytes or packets this interval? */
-bool fa_row_moved(const struct fa_row *row);
-
-/* Does the row match the text filter (case-insensitive substring of comm, addresses, ports)? */
-bool fa_view_match(const struct fa_row *row, const char *filter);
+/* Did the counts move bytes or packets this interval? */
+bool fa_counts_moved(const struct fa_counts *delta);
 
 #endif /* FA_VIEW_H */

@@ -78,12 +78,19 @@ static void put(int fd, const void *key, __u64 rx, __u64 tx, const char *comm)
 	assert_int_equal(bpf_map_update_elem(fd, key, &v, BPF_ANY), 0);
 }
 
-static const struct fa_row *find(const struct fa_snapshot *s, __u8 kind, __u32 pid, __u16 lport)
+static const struct fa_flow *find(const struct fa_snapshot *s, __u32 pid, __u16 lport)
 {
-	for (size_t i = 0; i < s->nrows; i++)
-		if (s->rows[i].kind == kind && s->rows[i].key.pid == pid &&
-		    s->rows[i].key.lport == lport)
-			return &s->rows[i];
+	for (size_t i = 0; i < s->nflows; i++)
+		if (s->flows[i].proc.pid == pid && s->flows[i].tuple.lport == lport)
+			return &s->flows[i];
+	return NULL;
+}
+
+static const struct fa_overflow *find_overflow(const struct fa_snapshot *s, __u32 pid)
+{
+	for (size_t i = 0; i < s->noverflow; i++)
+		if (s->overflow[i].proc.pid == pid)
+			return &s->overflow[i];
 	return NULL;
 }
 
@@ -93,16 +100,17 @@ static void test_interval_deltas_add_up_to_totals(void **state)
 	struct fa_flow_key a = key_of(getpid(), 1000);
 	__u32 pid = getpid();
 	struct fa_snapshot s;
-	const struct fa_row *r;
+	const struct fa_flow *r;
+	const struct fa_overflow *o;
 
 	put(f->bpf.flows_fd, &a, 100, 7, "curl");
 	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
-	r = find(&s, FA_ROW_FLOW, pid, 1000);
+	r = find(&s, pid, 1000);
 	assert_non_null(r);
 	assert_int_equal(r->delta.rx_bytes, 100);
 	assert_int_equal(r->total.rx_bytes, 100);
-	assert_string_equal(r->comm, "curl");
-	assert_int_equal(r->uid, 1000);
+	assert_string_equal(r->proc.comm, "curl");
+	assert_int_equal(r->proc.uid, 1000);
 	assert_int_equal(s.nflows, 1);
 	assert_int_equal(s.nprocs, 1);
 	fa_snapshot_free(&s);
@@ -110,14 +118,16 @@ static void test_interval_deltas_add_up_to_totals(void **state)
 	put(f->bpf.flows_fd, &a, 250, 7, "renamed"); /* the name is kept from first sight */
 	put(f->bpf.overflow_fd, &pid, 5, 6, "curl");
 	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
-	r = find(&s, FA_ROW_FLOW, pid, 1000);
+	r = find(&s, pid, 1000);
 	assert_int_equal(r->delta.rx_bytes, 150);
 	assert_int_equal(r->delta.tx_bytes, 0);
 	assert_int_equal(r->total.rx_bytes, 250);
-	assert_string_equal(r->comm, "curl");
-	r = find(&s, FA_ROW_OVERFLOW, pid, 0);
-	assert_non_null(r);
-	assert_int_equal(r->delta.tx_bytes, 6);
+	assert_string_equal(r->proc.comm, "curl");
+	o = find_overflow(&s, pid);
+	assert_non_null(o);
+	assert_int_equal(o->delta.tx_bytes, 6);
+	assert_int_equal(s.procs[0].delta.rx_bytes, 155); /* the process: flow and overflow */
+	assert_int_equal(s.procs[0].nflows, 1);
 	assert_int_equal(s.delta.rx_bytes, 155);
 	assert_int_equal(s.total.rx_bytes, 255);
 	assert_int_equal(s.total.tx_bytes, 13);
@@ -156,7 +166,7 @@ static void test_exited_process_evicted_without_loss(void **state)
 {
 	struct fixture *f = *state;
 	pid_t dead = fork();
-	struct fa_flow_key k;
+	struct fa_flow_key k, k2;
 	struct fa_flow_value v;
 	struct fa_snapshot s;
 	__u64 sum = 0;
@@ -166,26 +176,34 @@ static void test_exited_process_evicted_without_loss(void **state)
 		_exit(0);
 	waitpid(dead, NULL, 0);
 	k = key_of(dead, 2000);
+	k2 = key_of(dead, 2001); /* a second flow of the same process leaves with it */
 	put(f->bpf.flows_fd, &k, 1000, 0, "gone");
+	put(f->bpf.flows_fd, &k2, 1, 0, "gone");
 	for (i = 0; i < FA_EXITED_LINGER + 3; i++) {
-		const struct fa_row *r;
+		const struct fa_flow *r;
 
 		if (i == FA_EXITED_LINGER) /* bytes arrive right before the eviction */
 			put(f->bpf.flows_fd, &k, 1234, 0, "gone");
 		assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
-		r = find(&s, FA_ROW_FLOW, dead, 2000);
+		r = find(&s, dead, 2000);
 		if (i <= FA_EXITED_LINGER) {
 			assert_non_null(r);
-			assert_true(r->exited);
-			assert_string_equal(r->comm, "gone");
+			assert_true(r->proc.exited);
+			assert_string_equal(r->proc.comm, "gone");
 			sum += r->delta.rx_bytes;
+			assert_non_null(find(&s, dead, 2001));
+			assert_int_equal(s.nprocs, 1);
+			assert_true(s.procs[0].proc.exited);
 		} else {
 			assert_null(r); /* gone from the table... */
+			assert_null(find(&s, dead, 2001));
+			assert_int_equal(s.nprocs, 0);
 		}
 		fa_snapshot_free(&s);
 	}
 	assert_int_equal(sum, 1234); /* ...and every byte was reported */
 	assert_int_not_equal(bpf_map_lookup_elem(f->bpf.flows_fd, &k, &v), 0);
+	assert_int_not_equal(bpf_map_lookup_elem(f->bpf.flows_fd, &k2, &v), 0);
 }
 
 static void test_v4mapped_flow_reported_as_ipv4(void **state)
@@ -194,7 +212,7 @@ static void test_v4mapped_flow_reported_as_ipv4(void **state)
 	struct fa_flow_key k = { .pid = getpid(), .lport = 3000, .rport = 80,
 				 .proto = FA_PROTO_TCP, .family = FA_FAMILY_IPV6 };
 	struct fa_snapshot s;
-	const struct fa_row *r;
+	const struct fa_flow *r;
 
 	k.laddr[10] = k.laddr[11] = 0xff;
 	k.laddr[12] = 127;
@@ -204,14 +222,14 @@ static void test_v4mapped_flow_reported_as_ipv4(void **state)
 	k.raddr[15] = 9;
 	put(f->bpf.flows_fd, &k, 1, 1, "py");
 	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
-	r = find(&s, FA_ROW_FLOW, getpid(), 3000);
+	r = find(&s, getpid(), 3000);
 	assert_non_null(r);
-	assert_int_equal(r->key.family, FA_FAMILY_IPV4);
-	assert_int_equal(r->key.laddr[0], 127);
-	assert_int_equal(r->key.laddr[3], 1);
-	assert_int_equal(r->key.raddr[0], 10);
-	assert_int_equal(r->key.raddr[3], 9);
-	assert_int_equal(r->key.laddr[12], 0);
+	assert_int_equal(r->tuple.family, FA_FAMILY_IPV4);
+	assert_int_equal(r->tuple.laddr[0], 127);
+	assert_int_equal(r->tuple.laddr[3], 1);
+	assert_int_equal(r->tuple.raddr[0], 10);
+	assert_int_equal(r->tuple.raddr[3], 9);
+	assert_int_equal(r->tuple.laddr[12], 0);
 	fa_snapshot_free(&s);
 }
 

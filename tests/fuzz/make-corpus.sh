@@ -17,7 +17,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-gcc -std=gnu11 -O2 -D_GNU_SOURCE tests/integration/pktgen.c -o "$tmp/pktgen"
+gen=${FA_TESTBIN:-$PWD/.output/tests}/pktgen
+if [ ! -x "$gen" ]; then
+	echo "make-corpus.sh: no traffic generator at $gen (run make test-bins)" >&2
+	exit 1
+fi
 for ns in "$a" "$b"; do
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
@@ -44,13 +48,13 @@ stop_capture() {
 	wait "$cap_pid" || true
 }
 tcp() { # ns-server ns-client addr port
-	ip netns exec "$1" "$tmp/pktgen" tcp-server "$4" 3000 >/dev/null &
+	ip netns exec "$1" "$gen" tcp-server "$4" 3000 >/dev/null &
 	sleep 0.2
-	ip netns exec "$2" "$tmp/pktgen" tcp-client "$3" "$4" 2000 >/dev/null
+	ip netns exec "$2" "$gen" tcp-client "$3" "$4" 2000 >/dev/null
 	wait $!
 }
 udp() { # addr port size
-	ip netns exec "$a" "$tmp/pktgen" udp-send "$1" "$2" 2 "$3" >/dev/null
+	ip netns exec "$a" "$gen" udp-send "$1" "$2" 2 "$3" >/dev/null
 }
 v6opts() {
 	ip netns exec "$a" python3 - <<'PY'

@@ -13,77 +13,16 @@ source "$(dirname "$0")/common.bash"
 send_bytes=$((48 * 1024 * 1024 + 17)) # generator → sink, in steps across scrapes
 recv_bytes=$((3 * 1024 * 1024 + 5)) # sink → generator, after the sink got everything
 
-fa_setup prom prometheus promtool curl python3 gcc
+fa_setup prom prometheus promtool curl python3
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# The generator: a distinctive process name, a first byte so its series exists on a
-# scrape before the bulk moves (or rate() would see no increase), then the rest in six
-# steps half a second apart. It keeps its socket open afterwards so its flow, and so its
-# series, stay in flowacct's table while Prometheus is queried.
-cat >"$tmp/gen.c" <<'EOF'
-#include <arpa/inet.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-static char buf[1 << 16];
-
-static void send_all(int fd, long long n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, buf, n < (long long)sizeof(buf) ? n : (long long)sizeof(buf), 0);
-
-		if (w <= 0) {
-			perror("send");
-			exit(2);
-		}
-		n -= w;
-	}
-}
-
-int main(int argc, char **argv)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])) };
-	long long total = atoll(argv[2]), want = atoll(argv[3]), got = 0, step;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	FILE *done;
-	ssize_t r;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (argc == 6)
-		prctl(PR_SET_NAME, argv[5]);
-	if (argc < 5 || fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
-		perror("connect");
-		return 2;
-	}
-	send_all(fd, 1);
-	usleep(2500 * 1000);
-	step = (total - 1) / 6;
-	for (int i = 0; i < 6; i++) {
-		send_all(fd, i < 5 ? step : total - 1 - 5 * step);
-		usleep(500 * 1000);
-	}
-	shutdown(fd, SHUT_WR);
-	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
-		got += r;
-	if (got != want) {
-		fprintf(stderr, "received %lld bytes, want %lld\n", got, want);
-		return 3;
-	}
-	done = fopen(argv[4], "w");
-	fprintf(done, "%d\n", getpid());
-	fclose(done);
-	pause();
-	return 0;
-}
-EOF
-gcc -O2 -Wall -o "$tmp/fa_promgen" "$tmp/gen.c"
+# The generator (tests/integration/fa_promgen.c, built by make test-bins): a distinctive
+# process name, exact byte counts, its socket kept open while Prometheus is queried.
+promgen=${FA_TESTBIN:-$root/.output/tests}/fa_promgen
+[ -x "$promgen" ] || fail "no generator at $promgen (run make test-bins)"
 
 cat >"$tmp/sink.py" <<'EOF'
 import os, signal, socket, sys
@@ -205,7 +144,7 @@ start_pair() { # tag send recv [process name]: sets sink_pid, gen_pid
 		[ -s "$tmp/$1.port" ] && break
 		sleep 0.1
 	done
-	"$tmp/fa_promgen" "$(cat "$tmp/$1.port")" "$2" "$3" "$tmp/$1.done" ${4:+"$4"} &
+	"$promgen" "$(cat "$tmp/$1.port")" "$2" "$3" "$tmp/$1.done" ${4:+"$4"} &
 	pids+=($!)
 	gen_pid=$!
 }

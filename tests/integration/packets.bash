@@ -1,5 +1,5 @@
 # Shared by the 5x-packets-*.sh tests (sourced, not run: tests/run.sh runs *.sh only).
-# Builds the ring driver and the traffic generator from the current sources, makes
+# Finds the ring driver and the traffic generator (make test-bins builds them), makes
 # throw-away network namespaces, and reads the driver's "flow ..."/"stats ..." lines.
 set -euo pipefail
 
@@ -26,14 +26,14 @@ pk_fail() {
 # Root (CAP_NET_RAW, CAP_SYS_ADMIN for namespaces) is a requirement, never a reason to skip.
 [ "$(id -u)" -eq 0 ] || pk_fail "packet tests need root (CAP_NET_RAW, network namespaces)"
 
+# pk_build: the ring driver (pktring_probe.c, linked with user/pktring.o and pktparse.o)
+# and the traffic generator (pktgen.c), as make test-bins built them into $FA_TESTBIN.
 pk_build() {
-	local cc=${CC:-gcc} flags="-std=gnu11 -g -O2 -Wall -Wextra -Werror -D_GNU_SOURCE"
-	$cc $flags -I"$FA_ROOT/bpf" -I"$FA_ROOT/user" "$FA_ROOT/tests/integration/pktring_probe.c" \
-		-lpthread -o "$PK_TMP/pktring_probe" || pk_fail "cannot build pktring_probe"
-	$cc $flags "$FA_ROOT/tests/integration/pktgen.c" -o "$PK_TMP/pktgen" ||
-		pk_fail "cannot build pktgen"
-	PROBE=$PK_TMP/pktring_probe
-	GEN=$PK_TMP/pktgen
+	local bin=${FA_TESTBIN:-$FA_ROOT/.output/tests}
+	PROBE=$bin/pktring_probe
+	GEN=$bin/pktgen
+	[ -x "$PROBE" ] || pk_fail "no ring driver at $PROBE (run make test-bins)"
+	[ -x "$GEN" ] || pk_fail "no traffic generator at $GEN (run make test-bins)"
 }
 
 # pk_netns NAME: a fresh namespace with loopback up and IPv6 duplicate address

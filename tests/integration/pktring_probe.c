@@ -17,13 +17,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-/*
- * The Makefile links integration drivers with libc, jansson and pthread only; the module
- * is two self-contained files, so the driver builds them in.
- */
-#include "pktparse.c"
-#include "pktring.c"
+#include "log.h"
+#include "pktring.h"
 
 static void probe_print_entry(const struct fa_pkt_entry *e)
 {
@@ -48,7 +43,7 @@ int main(int argc, char **argv)
 	struct fa_pkt_stats st;
 	struct fa_pktring *ring;
 	struct timespec settle;
-	char err[256];
+	struct fa_err err = {};
 	sigset_t set;
 	size_t n;
 	int opt, sig, version;
@@ -74,8 +69,10 @@ int main(int argc, char **argv)
 			opts.snaplen = strtoul(optarg, NULL, 0);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-i IFACE] [-V 2|3] [-b BLOCK_SIZE] [-n BLOCKS] "
-					"[-t TIMEOUT_MS] [-s SNAPLEN]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [-i IFACE] [-V 2|3] [-b BLOCK_SIZE] [-n BLOCKS] "
+				"[-t TIMEOUT_MS] [-s SNAPLEN]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -85,8 +82,8 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if (fa_pktring_start(&opts, &ring, err, sizeof(err))) {
-		fprintf(stderr, "pktring_probe: %s\n", err);
+	if (fa_pktring_start(&opts, &ring, &err)) {
+		fprintf(stderr, "pktring_probe: %s\n", err.msg);
 		return 1;
 	}
 	printf("ready version=%d\n", fa_pktring_version(ring));
@@ -109,10 +106,10 @@ int main(int argc, char **argv)
 	fa_pktring_stop(ring);
 	printf("stats version=%d packets=%llu drops=%llu freezes=%llu unparsed=%llu other=%llu "
 	       "table_full=%llu frames=%llu\n",
-	       version, (unsigned long long)st.packets,
-	       (unsigned long long)st.drops, (unsigned long long)st.freezes,
-	       (unsigned long long)st.unparsed, (unsigned long long)st.other,
-	       (unsigned long long)st.table_full, (unsigned long long)st.frames);
+	       version, (unsigned long long)st.packets, (unsigned long long)st.drops,
+	       (unsigned long long)st.freezes, (unsigned long long)st.unparsed,
+	       (unsigned long long)st.other, (unsigned long long)st.table_full,
+	       (unsigned long long)st.frames);
 	free(entries);
 	return 0;
 }

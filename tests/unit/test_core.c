@@ -11,8 +11,10 @@
 #include <string.h>
 #include "cli.h"
 #include "format.h"
+#include "log.h"
 #include "output.h"
 #include "view.h"
+#include "util.h"
 
 static void test_fmt_bytes_units(void **state)
 {
@@ -60,34 +62,47 @@ static void test_escape_hostile_bytes(void **state)
 	assert_string_equal(out, "abc");
 }
 
-static struct fa_row mkrow(__u32 pid, const char *comm, __u16 lport, __u64 rx, __u64 tx)
+static struct fa_flow mkflow(__u32 pid, const char *comm, __u16 lport, __u64 rx, __u64 tx)
 {
-	struct fa_row r = { .kind = FA_ROW_FLOW };
+	struct fa_flow f = {};
 
-	r.key.pid = pid;
-	r.key.proto = FA_PROTO_TCP;
-	r.key.family = FA_FAMILY_IPV4;
-	r.key.laddr[0] = 127;
-	r.key.laddr[3] = 1;
-	r.key.raddr[0] = 127;
-	r.key.raddr[3] = 1;
-	r.key.lport = lport;
-	r.key.rport = 80;
-	snprintf(r.comm, sizeof(r.comm), "%s", comm);
-	r.delta.rx_bytes = rx;
-	r.delta.tx_bytes = tx;
-	r.total.rx_bytes = rx * 10;
-	r.total.tx_bytes = tx * 10;
-	return r;
+	f.proc.pid = pid;
+	f.tuple.proto = FA_PROTO_TCP;
+	f.tuple.family = FA_FAMILY_IPV4;
+	f.tuple.laddr[0] = 127;
+	f.tuple.laddr[3] = 1;
+	f.tuple.raddr[0] = 127;
+	f.tuple.raddr[3] = 1;
+	f.tuple.lport = lport;
+	f.tuple.rport = 80;
+	snprintf(f.proc.comm, sizeof(f.proc.comm), "%s", comm);
+	f.delta.rx_bytes = rx;
+	f.delta.tx_bytes = tx;
+	f.total.rx_bytes = rx * 10;
+	f.total.tx_bytes = tx * 10;
+	return f;
+}
+
+/* A snapshot over the caller's arrays, with its processes added up (free snap.procs). */
+static struct fa_snapshot mksnap(struct fa_flow *flows, size_t nflows, struct fa_overflow *ov,
+				 size_t nov)
+{
+	struct fa_snapshot snap = {
+		.flows = flows, .nflows = nflows, .overflow = ov, .noverflow = nov
+	};
+
+	assert_int_equal(fa_snapshot_aggregate(&snap), 0);
+	return snap;
 }
 
 static void test_view_sort_keys(void **state)
 {
-	struct fa_row rows[] = { mkrow(30, "curl", 1000, 5, 100), mkrow(10, "apt", 1001, 50, 1),
-				 mkrow(20, "zsh", 1002, 1, 1000) };
-	struct fa_snapshot snap = { .nrows = 3, .rows = rows };
+	struct fa_flow flows[] = { mkflow(30, "curl", 1000, 5, 100),
+				   mkflow(10, "apt", 1001, 50, 1),
+				   mkflow(20, "zsh", 1002, 1, 1000) };
+	struct fa_snapshot snap = mksnap(flows, 3, NULL, 0);
 	struct fa_view_opts o = {};
-	struct fa_row *out;
+	struct fa_view_row *out;
 	size_t n;
 	static const struct {
 		enum fa_sort sort;
@@ -100,69 +115,161 @@ static void test_view_sort_keys(void **state)
 	};
 
 	(void)state;
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
 		o.sort = cases[c].sort;
 		o.reverse = cases[c].reverse;
 		assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
 		assert_int_equal(n, 3);
 		for (int i = 0; i < 3; i++)
-			assert_int_equal(out[i].key.pid, cases[c].order[i]);
+			assert_int_equal(out[i].proc->pid, cases[c].order[i]);
 		free(out);
 	}
+	free(snap.procs);
 }
 
-static void test_view_group_by_process_adds_up(void **state)
+static void test_processes_add_up_flows_and_overflow(void **state)
 {
-	struct fa_row rows[] = { mkrow(7, "nginx", 1, 100, 200), mkrow(8, "curl", 2, 1, 2),
-				 mkrow(7, "nginx", 3, 1000, 2000), mkrow(7, "nginx", 4, 0, 0) };
-	struct fa_snapshot snap = { .nrows = 4, .rows = rows };
+	struct fa_flow flows[] = { mkflow(7, "nginx", 1, 100, 200), mkflow(8, "curl", 2, 1, 2),
+				   mkflow(7, "nginx", 3, 1000, 2000) };
+	struct fa_overflow ov[] = { { .proc = { .pid = 7 },
+				      .delta = { .rx_bytes = 5 },
+				      .total = { .rx_bytes = 55 } } };
+	struct fa_snapshot snap;
 	struct fa_view_opts o = { .group = FA_GROUP_PROCESS, .sort = FA_SORT_PID };
-	struct fa_row *out;
+	struct fa_view_row *out;
 	size_t n;
 
 	(void)state;
-	rows[3].kind = FA_ROW_OVERFLOW;
-	rows[3].delta.rx_bytes = 5;
-	rows[3].total.rx_bytes = 55;
+	flows[1].tuple.proto = FA_PROTO_UDP;
+	snap = mksnap(flows, 3, ov, 1);
+	assert_int_equal(snap.nprocs, 2);
+	assert_int_equal(snap.procs[0].proc.pid, 7);
+	assert_string_equal(snap.procs[0].proc.comm, "nginx");
+	assert_int_equal(snap.procs[0].nflows, 2); /* the overflow row is not a flow */
+	assert_int_equal(snap.procs[0].delta.rx_bytes, 1105);
+	assert_int_equal(snap.procs[0].delta.tx_bytes, 2200);
+	assert_int_equal(snap.procs[0].total.rx_bytes, 11055);
+	assert_true(snap.procs[0].part[FA_PART_TCP].present);
+	assert_false(snap.procs[0].part[FA_PART_UDP].present);
+	assert_int_equal(snap.procs[0].part[FA_PART_OVERFLOW].total.rx_bytes, 55);
+	assert_true(snap.procs[1].part[FA_PART_UDP].present);
+	assert_int_equal(snap.procs[1].delta.rx_bytes, 1);
+
 	assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(out[0].key.pid, 7);
-	assert_int_equal(out[0].kind, FA_ROW_PROCESS);
-	assert_int_equal(out[0].nflows, 2); /* the overflow row is not a flow */
-	assert_int_equal(out[0].delta.rx_bytes, 1105);
-	assert_int_equal(out[0].delta.tx_bytes, 2200);
-	assert_int_equal(out[0].total.rx_bytes, 11055);
-	assert_int_equal(out[1].delta.rx_bytes, 1);
+	assert_ptr_equal(out[0].delta, &snap.procs[0].delta);
+	assert_null(out[0].tuple);
+	assert_int_equal(out[0].nflows, 2);
 	free(out);
+	free(snap.procs);
 }
 
 static void test_view_filter_and_active(void **state)
 {
-	struct fa_row rows[] = { mkrow(1, "Firefox", 5000, 1, 0), mkrow(2, "sshd", 22, 0, 0),
-				 mkrow(3, "curl", 443, 0, 9) };
-	struct fa_snapshot snap = { .nrows = 3, .rows = rows };
+	struct fa_flow flows[] = { mkflow(1, "Firefox", 5000, 1, 0), mkflow(2, "sshd", 22, 0, 0),
+				   mkflow(3, "curl", 443, 0, 9) };
+	struct fa_snapshot snap = mksnap(flows, 3, NULL, 0);
 	struct fa_view_opts o = { .filter = "fire" };
-	struct fa_row *out;
+	struct fa_view_row *out;
 	size_t n;
 
 	(void)state;
 	assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(out[0].key.pid, 1);
+	assert_int_equal(out[0].proc->pid, 1);
 	free(out);
 	o.filter = ":22"; /* a port */
 	assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(out[0].key.pid, 2);
+	assert_int_equal(out[0].proc->pid, 2);
 	free(out);
+	o.group = FA_GROUP_PROCESS; /* a process with a matching flow, with all its traffic */
+	assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].proc->pid, 2);
+	free(out);
+	o.group = FA_GROUP_FLOW;
 	o.filter = NULL;
 	o.active_only = true;
 	assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
 	assert_int_equal(n, 2);
 	free(out);
+	free(snap.procs);
 }
 
-static enum fa_cli_result parse(struct fa_config *cfg, char *err, ...)
+/* --packets with packets no flow matched: never a process, in any output. */
+static struct fa_snapshot snap_with_unmatched(struct fa_flow *flows, struct fa_unmatched *u)
+{
+	struct fa_snapshot snap = mksnap(flows, 1, NULL, 0);
+
+	snap.packets = true;
+	snap.backend = "tracepoint";
+	snap.interval_s = 1;
+	u->tuple = flows[0].tuple;
+	u->tuple.lport = 9;
+	u->delta.rx_packets = u->total.rx_packets = 3;
+	snap.unmatched = u;
+	snap.nunmatched = 1;
+	return snap;
+}
+
+static char *text_of(const struct fa_snapshot *snap, enum fa_group group)
+{
+	struct fa_view_opts view = { .group = group };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct fa_output *o = fa_text_open(f, &view, 0);
+
+	assert_non_null(o);
+	assert_int_equal(o->emit(o, snap), 0);
+	o->close(o);
+	fclose(f);
+	return buf;
+}
+
+static void test_unmatched_packets_are_no_process(void **state)
+{
+	struct fa_flow flows[] = { mkflow(5, "srv", 80, 1, 1) };
+	struct fa_unmatched u = {};
+	struct fa_snapshot snap = snap_with_unmatched(flows, &u);
+	struct fa_view_opts o = { .group = FA_GROUP_PROCESS };
+	struct fa_view_row *out;
+	json_error_t jerr;
+	json_t *root, *procs;
+	char *s;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(snap.nprocs, 1);
+	assert_int_equal(fa_view_build(&snap, &o, &out, &n), 0);
+	assert_int_equal(n, 1);
+	assert_non_null(out[0].proc);
+	free(out);
+
+	s = text_of(&snap, FA_GROUP_PROCESS); /* once showed "0  <empty>  * (0 flows)" */
+	assert_null(strstr(s, "(0 flows)"));
+	assert_null(strstr(s, "no process"));
+	assert_non_null(strstr(s, "(1 flows)"));
+	free(s);
+	s = text_of(&snap, FA_GROUP_FLOW); /* per flow, its 5-tuple, without a process */
+	assert_non_null(strstr(s, "(no process)"));
+	assert_non_null(strstr(s, "127.0.0.1:9"));
+	free(s);
+
+	s = fa_json_render(&snap);
+	root = json_loads(s, 0, &jerr);
+	assert_non_null(root);
+	procs = json_object_get(root, "processes");
+	assert_int_equal(json_array_size(procs), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(procs, 0), "pid")), 5);
+	assert_int_equal(json_array_size(json_object_get(root, "unmatched_packets")), 1);
+	json_decref(root);
+	free(s);
+	free(snap.procs);
+}
+
+static enum fa_cli_result parse(struct fa_config *cfg, struct fa_err *err, ...)
 {
 	char *argv[32] = { "flowacct" };
 	int argc = 1;
@@ -173,66 +280,68 @@ static enum fa_cli_result parse(struct fa_config *cfg, char *err, ...)
 	while ((a = va_arg(ap, char *)))
 		argv[argc++] = a;
 	va_end(ap);
-	return fa_cli_parse(argc, argv, cfg, stdout, err, 256);
+	return fa_cli_parse(argc, argv, cfg, stdout, err);
 }
 
 static void test_cli_options(void **state)
 {
 	struct fa_config cfg;
-	char err[256];
+	struct fa_err err;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, err, NULL), FA_CLI_RUN);
+	assert_int_equal(parse(&cfg, &err, NULL), FA_CLI_RUN);
 	assert_true(cfg.interval_s == 1 && cfg.count == 0 && cfg.view.sort == FA_SORT_TOTAL);
-	assert_int_equal(cfg.want, FA_WANT_IPV4 | FA_WANT_IPV6 | FA_WANT_TCP | FA_WANT_UDP);
-	assert_int_equal(parse(&cfg, err, "-j", "-p", "12", "--pid", "34", "-6", "--udp", "--by",
+	assert_int_equal(cfg.kernel.want, FA_WANT_IPV4 | FA_WANT_IPV6 | FA_WANT_TCP | FA_WANT_UDP);
+	assert_int_equal(parse(&cfg, &err, "-j", "-p", "12", "--pid", "34", "-6", "--udp", "--by",
 			       "process", "-s", "rx", "-r", "5", "--backend", "kprobe",
 			       "--max-flows", "64", "0.5", "7", NULL),
 			 FA_CLI_RUN);
-	assert_true(cfg.json && cfg.npids == 2 && cfg.pids[0] == 12 && cfg.pids[1] == 34);
-	assert_int_equal(cfg.want, FA_WANT_IPV6 | FA_WANT_UDP);
+	assert_true(cfg.json && cfg.kernel.npids == 2 && cfg.pids[0] == 12 && cfg.pids[1] == 34);
+	assert_int_equal(cfg.kernel.want, FA_WANT_IPV6 | FA_WANT_UDP);
 	assert_true(cfg.view.group == FA_GROUP_PROCESS && cfg.view.sort == FA_SORT_RX);
-	assert_true(cfg.rows == 5 && cfg.backend == FA_BACKEND_KPROBE && cfg.max_flows == 64);
+	assert_true(cfg.rows == 5 && cfg.kernel.backend == FA_BACKEND_KPROBE && cfg.kernel.max_flows == 64);
 	assert_true(cfg.interval_s == 0.5 && cfg.count == 7);
-	assert_int_equal(parse(&cfg, err, "--packets=eth0", "--tpacket-version", "2", NULL),
+	assert_int_equal(parse(&cfg, &err, "--packets=eth0", "--tpacket-version", "2", NULL),
 			 FA_CLI_RUN);
 	assert_true(cfg.packets && !strcmp(cfg.ring.ifname, "eth0") && cfg.ring.tpacket_version == 2);
-	assert_int_equal(parse(&cfg, err, "--packets", NULL), FA_CLI_RUN);
+	assert_int_equal(parse(&cfg, &err, "--packets", NULL), FA_CLI_RUN);
 	assert_true(cfg.packets && cfg.ring.ifname == NULL && cfg.ring.tpacket_version == 3);
 }
 
 static void test_cli_rejects_bad_input(void **state)
 {
 	struct fa_config cfg;
-	char err[256];
+	struct fa_err err;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, err, "-p", "0", NULL), FA_CLI_ERROR);
-	assert_string_equal(err, "invalid PID '0'");
-	assert_int_equal(parse(&cfg, err, "-p", "12x", NULL), FA_CLI_ERROR);
-	assert_int_equal(parse(&cfg, err, "-r", "-1", NULL), FA_CLI_ERROR);
-	assert_int_equal(parse(&cfg, err, "nan", NULL), FA_CLI_ERROR);
-	assert_int_equal(parse(&cfg, err, "1", "0", NULL), FA_CLI_ERROR);
-	assert_int_equal(parse(&cfg, err, "--ring-block-size", "5000", NULL), FA_CLI_ERROR);
-	assert_int_equal(parse(&cfg, err, "--prometheus-flows", NULL), FA_CLI_ERROR);
-	assert_string_equal(err, "--prometheus-flows needs --prometheus");
-	assert_int_equal(parse(&cfg, err, "-s", NULL), FA_CLI_ERROR);
-	assert_string_equal(err, "option '-s' needs an argument");
+	assert_int_equal(parse(&cfg, &err, "-p", "0", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "invalid PID '0'");
+	assert_int_equal(parse(&cfg, &err, "-p", "12x", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "-r", "-1", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "nan", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "1", "0", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "--ring-block-size", "5000", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "--prometheus-flows", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "--prometheus-flows needs --prometheus");
+	assert_int_equal(parse(&cfg, &err, "-s", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "option '-s' needs an argument");
 }
 
 static void test_json_render_fields_and_escaping(void **state)
 {
-	struct fa_row rows[2] = { mkrow(42, "ev\x1b]0;x\x07\"il", 1234, 10, 20),
-				  mkrow(42, "ev", 0, 3, 4) };
-	struct fa_snapshot snap = { .ts = { 1700000000, 123456789 }, .interval_s = 1.5,
-				    .backend = "tracepoint", .nrows = 2, .rows = rows,
-				    .nflows = 1, .nprocs = 1 };
+	struct fa_flow flows[1] = { mkflow(42, "ev\x1b]0;x\x07\"il", 1234, 10, 20) };
+	struct fa_overflow ov[1] = { { .proc = { .pid = 42, .comm = "ev" },
+				       .delta = { .rx_bytes = 3, .tx_bytes = 4 },
+				       .total = { .rx_bytes = 30, .tx_bytes = 40 } } };
+	struct fa_snapshot snap = mksnap(flows, 1, ov, 1);
 	json_error_t jerr;
 	json_t *root, *f, *p;
 	char *s;
 
 	(void)state;
-	rows[1].kind = FA_ROW_OVERFLOW;
+	snap.ts = (struct timespec){ 1700000000, 123456789 };
+	snap.interval_s = 1.5;
+	snap.backend = "tracepoint";
 	snap.drops[FA_DROP_FLOWS_DROPPED] = 3;
 	snap.total.rx_bytes = 9;
 	s = fa_json_render(&snap);
@@ -247,6 +356,8 @@ static void test_json_render_fields_and_escaping(void **state)
 	assert_int_equal(json_object_size(json_object_get(root, "drops")), FA_DROP_MAX);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "totals"),
 							     "rx_bytes_total")), 9);
+	assert_int_equal(json_integer_value(json_object_get(root, "nflows")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "nprocs")), 1);
 	f = json_array_get(json_object_get(root, "flows"), 0);
 	assert_string_equal(json_string_value(json_object_get(f, "comm")),
 			    "ev\\x1b]0;x\\x07\"il");
@@ -259,6 +370,7 @@ static void test_json_render_fields_and_escaping(void **state)
 	assert_int_equal(json_integer_value(json_object_get(p, "flows")), 1);
 	json_decref(root);
 	free(s);
+	free(snap.procs);
 }
 
 int main(void)
@@ -268,8 +380,9 @@ int main(void)
 		cmocka_unit_test(test_fmt_endpoint_families),
 		cmocka_unit_test(test_escape_hostile_bytes),
 		cmocka_unit_test(test_view_sort_keys),
-		cmocka_unit_test(test_view_group_by_process_adds_up),
+		cmocka_unit_test(test_processes_add_up_flows_and_overflow),
 		cmocka_unit_test(test_view_filter_and_active),
+		cmocka_unit_test(test_unmatched_packets_are_no_process),
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_rejects_bad_input),
 		cmocka_unit_test(test_json_render_fields_and_escaping),

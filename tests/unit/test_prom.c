@@ -13,46 +13,84 @@
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
+#include "log.h"
 #include "output.h"
-#include "prom.h"
+#include "prom_render.h"
+#include "util.h"
 
 /* 16 bytes a process can give itself with prctl(PR_SET_NAME): quote, backslash, newline,
  * a terminal escape sequence and bytes that are not UTF-8. */
 static const char hostile_comm[FA_COMM_LEN] = "a\"b\\c\nd\x1b[31m\xff\xfe}";
 
-static struct fa_row flow_row(__u32 pid, const char *comm, __u8 proto, __u16 lport, __u64 rx_total,
-			      __u64 rx_delta)
-{
-	struct fa_row r = { .kind = FA_ROW_FLOW, .uid = 1000 };
+/* A row as a test describes it; snapshot_of() sorts rows into the snapshot's arrays. */
+enum row_kind { ROW_FLOW, ROW_OVERFLOW, ROW_UNMATCHED };
 
-	r.key.pid = pid;
-	r.key.proto = proto;
-	r.key.family = FA_FAMILY_IPV4;
-	r.key.laddr[0] = 127;
-	r.key.laddr[3] = 1;
-	r.key.raddr[0] = 10;
-	r.key.raddr[3] = 9;
-	r.key.lport = lport;
-	r.key.rport = 443;
-	memcpy(r.comm, comm, strnlen(comm, FA_COMM_LEN));
-	r.total.rx_bytes = rx_total;
-	r.delta.rx_bytes = rx_delta;
-	r.total.tx_bytes = 2 * rx_total;
-	r.delta.tx_bytes = 2 * rx_delta;
-	r.total.rx_calls = 1;
+struct row {
+	enum row_kind kind;
+	struct fa_flow f; /* overflow rows use f.proc and the counts, unmatched f.tuple */
+};
+
+static struct row flow_row(__u32 pid, const char *comm, __u8 proto, __u16 lport, __u64 rx_total,
+			   __u64 rx_delta)
+{
+	struct row r = { .kind = ROW_FLOW, .f.proc.uid = 1000 };
+
+	r.f.proc.pid = pid;
+	r.f.tuple.proto = proto;
+	r.f.tuple.family = FA_FAMILY_IPV4;
+	r.f.tuple.laddr[0] = 127;
+	r.f.tuple.laddr[3] = 1;
+	r.f.tuple.raddr[0] = 10;
+	r.f.tuple.raddr[3] = 9;
+	r.f.tuple.lport = lport;
+	r.f.tuple.rport = 443;
+	memcpy(r.f.proc.comm, comm, strnlen(comm, FA_COMM_LEN));
+	r.f.total.rx_bytes = rx_total;
+	r.f.delta.rx_bytes = rx_delta;
+	r.f.total.tx_bytes = 2 * rx_total;
+	r.f.delta.tx_bytes = 2 * rx_delta;
+	r.f.total.rx_calls = 1;
 	return r;
 }
 
-static struct fa_snapshot snapshot_of(struct fa_row *rows, size_t n)
-{
-	struct fa_snapshot s = { .backend = "fentry", .interval_s = 1.0, .rows = rows, .nrows = n };
+#define MAX_ROWS 8
+static struct fa_flow flows_buf[MAX_ROWS];
+static struct fa_overflow overflow_buf[MAX_ROWS];
+static struct fa_unmatched unmatched_buf[MAX_ROWS];
+static struct fa_proc *procs_buf; /* the last snapshot's, freed by the next */
 
+static struct fa_snapshot snapshot_of(const struct row *rows, size_t n)
+{
+	struct fa_snapshot s = { .backend = "fentry", .interval_s = 1.0 };
+
+	assert_true(n <= MAX_ROWS);
 	s.ts.tv_sec = 1700000000;
+	s.flows = flows_buf;
+	s.overflow = overflow_buf;
+	s.unmatched = unmatched_buf;
 	for (size_t i = 0; i < n; i++) {
-		s.total.rx_bytes += rows[i].total.rx_bytes;
-		s.total.tx_bytes += rows[i].total.tx_bytes;
-		s.nflows += rows[i].kind == FA_ROW_FLOW;
+		const struct fa_flow *f = &rows[i].f;
+
+		fa_counts_add(&s.total, &f->total);
+		switch (rows[i].kind) {
+		case ROW_FLOW:
+			flows_buf[s.nflows++] = *f;
+			break;
+		case ROW_OVERFLOW:
+			overflow_buf[s.noverflow++] = (struct fa_overflow){
+				.proc = f->proc, .delta = f->delta, .total = f->total
+			};
+			break;
+		case ROW_UNMATCHED:
+			unmatched_buf[s.nunmatched++] = (struct fa_unmatched){
+				.tuple = f->tuple, .delta = f->delta, .total = f->total
+			};
+			break;
+		}
 	}
+	free(procs_buf);
+	assert_int_equal(fa_snapshot_aggregate(&s), 0);
+	procs_buf = s.procs;
 	return s;
 }
 
@@ -186,23 +224,21 @@ static void assert_exposition(const char *page)
 }
 
 /* pid 42: two TCP flows, a UDP one, and bytes of flows that did not fit (overflow). */
-static size_t curl_rows(struct fa_row rows[4])
+static size_t curl_rows(struct row rows[4])
 {
 	rows[0] = flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100);
 	rows[1] = flow_row(42, "curl", FA_PROTO_TCP, 5001, 50, 50);
 	rows[2] = flow_row(42, "curl", FA_PROTO_UDP, 5002, 7, 7);
-	rows[3] = (struct fa_row){ .kind = FA_ROW_OVERFLOW,
-				   .key.pid = 42,
-				   .comm = "curl",
-				   .uid = 1000,
-				   .total.rx_bytes = 9,
-				   .delta.rx_bytes = 9 };
+	rows[3] = (struct row){ .kind = ROW_OVERFLOW,
+				.f.proc = { .pid = 42, .comm = "curl", .uid = 1000 },
+				.f.total.rx_bytes = 9,
+				.f.delta.rx_bytes = 9 };
 	return 4;
 }
 
 static void test_page_is_valid_exposition_format(void **state)
 {
-	struct fa_row rows[6];
+	struct row rows[6];
 	struct fa_snapshot snap;
 	struct fa_prom_state *st = fa_prom_state_new();
 	char *page;
@@ -210,9 +246,9 @@ static void test_page_is_valid_exposition_format(void **state)
 	(void)state;
 	curl_rows(rows);
 	rows[4] = flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1);
-	rows[5] = (struct fa_row){ .kind = FA_ROW_UNMATCHED,
-				   .key.proto = FA_PROTO_UDP,
-				   .total.rx_packets = 3 };
+	rows[5] = (struct row){ .kind = ROW_UNMATCHED,
+				.f.tuple.proto = FA_PROTO_UDP,
+				.f.total.rx_packets = 3 };
 	snap = snapshot_of(rows, 6);
 	snap.packets = true;
 	page = render(st, &snap, true);
@@ -227,7 +263,7 @@ static void test_page_is_valid_exposition_format(void **state)
 
 static void test_process_series_add_up_flows_by_protocol(void **state)
 {
-	struct fa_row rows[4];
+	struct row rows[4];
 	struct fa_snapshot snap = snapshot_of(rows, curl_rows(rows));
 	struct fa_prom_state *st = fa_prom_state_new();
 	char *page = render(st, &snap, false);
@@ -257,7 +293,7 @@ static void test_counters_stay_monotonic_when_flows_leave(void **state)
 {
 	const char *tcp = "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\",comm=\"curl\","
 			  "proto=\"tcp\"}";
-	struct fa_row rows[] = {
+	struct row rows[] = {
 		flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100),
 		flow_row(42, "curl", FA_PROTO_TCP, 5001, 50, 50),
 	};
@@ -294,7 +330,7 @@ static void test_counters_stay_monotonic_when_flows_leave(void **state)
 
 static void test_flow_series_only_when_asked(void **state)
 {
-	struct fa_row rows[] = { flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100) };
+	struct row rows[] = { flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100) };
 	struct fa_snapshot snap = snapshot_of(rows, 1);
 	struct fa_prom_state *st = fa_prom_state_new();
 	char *page = render(st, &snap, false);
@@ -314,10 +350,10 @@ static void test_flow_series_only_when_asked(void **state)
 
 static void test_packet_series_only_with_packets(void **state)
 {
-	struct fa_row rows[] = {
+	struct row rows[] = {
 		flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100),
-		{ .kind = FA_ROW_UNMATCHED, .key.proto = FA_PROTO_UDP, .total.rx_packets = 3 },
-		{ .kind = FA_ROW_UNMATCHED, .key.proto = FA_PROTO_UDP, .total.rx_packets = 4 },
+		{ .kind = ROW_UNMATCHED, .f.tuple.proto = FA_PROTO_UDP, .f.total.rx_packets = 3 },
+		{ .kind = ROW_UNMATCHED, .f.tuple.proto = FA_PROTO_UDP, .f.total.rx_packets = 4 },
 	};
 	struct fa_snapshot snap = snapshot_of(rows, 3);
 	struct fa_prom_state *st = fa_prom_state_new();
@@ -328,8 +364,9 @@ static void test_packet_series_only_with_packets(void **state)
 	assert_null(strstr(page, "flowacct_unmatched_"));
 	assert_non_null(strstr(page, "packets=\"false\""));
 	free(page);
+	rows[0].f.total.tx_packets = 5;
+	snap = snapshot_of(rows, 3);
 	snap.packets = true;
-	rows[0].total.tx_packets = 5;
 	page = render(st, &snap, false);
 	assert_int_equal(sample(page, "flowacct_unmatched_rx_packets_total{proto=\"udp\"}"), 7);
 	assert_int_equal(sample(page, "flowacct_process_tx_packets_total{pid=\"42\",uid=\"1000\","
@@ -354,9 +391,17 @@ static void test_loss_counters_and_build_info(void **state)
 	snap.nprocs = 3;
 	page = render(st, &snap, false);
 	for (int i = 0; i < FA_DROP_MAX; i++) {
-		snprintf(name, sizeof(name), "flowacct_%s_total", fa_drop_names[i]);
+		char help[512];
+
+		snprintf(name, sizeof(name), "flowacct_%s_total", fa_drop_descs[i].name);
 		assert_int_equal(sample(page, name), 1000 + i);
+		/* each its own HELP: a generic one once shipped for packets_table_full */
+		snprintf(help, sizeof(help), "# HELP %s %s.\n", name, fa_drop_descs[i].help);
+		if (!strstr(page, help))
+			fail_msg("no \"%s\" on the page", help);
 	}
+	assert_null(strstr(page, "Loss counter."));
+	assert_non_null(strstr(page, "# HELP flowacct_packets_table_full_total --packets: "));
 	assert_int_equal(sample(page, "flowacct_flows"), 12);
 	assert_int_equal(sample(page, "flowacct_processes"), 3);
 	snprintf(name, sizeof(name),
@@ -382,7 +427,7 @@ static char *comm_of_pid43(const char *page)
 
 static void test_hostile_comm_is_escaped_in_labels(void **state)
 {
-	struct fa_row rows[] = { flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1) };
+	struct row rows[] = { flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1) };
 	struct fa_snapshot snap = snapshot_of(rows, 1);
 	struct fa_prom_state *st = fa_prom_state_new();
 	char want[FA_ESCAPED_COMM_LEN], *page, *got;
@@ -415,7 +460,7 @@ static void test_escape_label_never_splits_an_escape(void **state)
 
 static void test_hostile_comm_round_trips_through_json(void **state)
 {
-	struct fa_row rows[] = { flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1) };
+	struct row rows[] = { flow_row(43, hostile_comm, FA_PROTO_TCP, 5003, 1, 1) };
 	struct fa_snapshot snap = snapshot_of(rows, 1);
 	char want[FA_ESCAPED_COMM_LEN], *text;
 	json_error_t jerr;
@@ -456,20 +501,22 @@ static void test_listen_address_errors_say_why(void **state)
 		{ "[::1:9100", "[IPV6]:PORT" },
 		{ "[127.0.0.1]:9100", "127.0.0.1" },
 	};
-	char err[256];
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct fa_output *o = fa_prom_open(bad[i].listen, false, err, sizeof(err));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct fa_err err = {};
+		struct fa_output *o = NULL;
+		int rc = fa_prom_open(bad[i].listen, false, &o, &err);
 
 		if (o)
 			o->close(o);
 		assert_null(o);
+		assert_true(rc < 0);
 #ifdef FA_NO_HTTP
-		assert_non_null(strstr(err, "static build"));
+		assert_non_null(strstr(err.msg, "static build"));
 #else
-		if (!strstr(err, bad[i].why))
-			fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].listen, err, bad[i].why);
+		if (!strstr(err.msg, bad[i].why))
+			fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].listen, err.msg,
+				 bad[i].why);
 #endif
 	}
 }

@@ -8,30 +8,38 @@
 #include <stdio.h>
 #include <string.h>
 #include "tui_layout.h"
+#include "util.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct fa_tui_table flow_tab = { .group = FA_GROUP_FLOW };
 
-static struct fa_row make_row(void)
-{
-	struct fa_row r = { .kind = FA_ROW_FLOW, .uid = 1000 };
+/* A flow and the table row that shows it. */
+struct trow {
+	struct fa_flow f;
+	struct fa_view_row v;
+};
 
-	r.key.pid = 4242;
-	r.key.family = FA_FAMILY_IPV4;
-	r.key.proto = FA_PROTO_TCP;
-	r.key.laddr[0] = 127;
-	r.key.laddr[3] = 1;
-	r.key.raddr[0] = 10;
-	r.key.raddr[3] = 5;
-	r.key.lport = 40000;
-	r.key.rport = 443;
-	strcpy(r.comm, "curl");
-	return r;
+static void make_row(struct trow *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->f.proc.uid = 1000;
+	r->f.proc.pid = 4242;
+	r->f.tuple.family = FA_FAMILY_IPV4;
+	r->f.tuple.proto = FA_PROTO_TCP;
+	r->f.tuple.laddr[0] = 127;
+	r->f.tuple.laddr[3] = 1;
+	r->f.tuple.raddr[0] = 10;
+	r->f.tuple.raddr[3] = 5;
+	r->f.tuple.lport = 40000;
+	r->f.tuple.rport = 443;
+	strcpy(r->f.proc.comm, "curl");
+	r->v = (struct fa_view_row){
+		.proc = &r->f.proc, .tuple = &r->f.tuple, .delta = &r->f.delta, .total = &r->f.total
+	};
 }
 
 /* One cell's text; the buffer is reused by the next call. */
-static const char *cell(enum fa_tui_col col, const struct fa_row *r, const struct fa_tui_table *tab,
+static const char *cell(enum fa_tui_col col, const struct fa_view_row *r, const struct fa_tui_table *tab,
 			double iv, const char *user)
 {
 	static char buf[FA_TUI_CELL_LEN];
@@ -183,85 +191,89 @@ static void layout_spare_width_fits_long_names_and_addresses(void **state)
 
 static void cell_rates_and_totals_use_binary_units(void **state)
 {
-	struct fa_row r = make_row();
+	struct trow r;
 	struct fa_tui_table exact = { .group = FA_GROUP_FLOW, .exact = true };
 
 	(void)state;
-	r.delta.rx_bytes = 1536;
-	r.delta.tx_bytes = 1000;
-	r.total.rx_bytes = 123456;
-	r.total.tx_bytes = 3ULL << 30;
-	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r, &flow_tab, 1, NULL), "1.5 KiB");
-	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r, &flow_tab, 2, NULL), "768 B");
-	assert_string_equal(cell(FA_TUI_COL_TX_RATE, &r, &flow_tab, 0.5, NULL), "2.0 KiB");
-	assert_string_equal(cell(FA_TUI_COL_RX_TOTAL, &r, &flow_tab, 1, NULL), "121 KiB");
-	assert_string_equal(cell(FA_TUI_COL_TX_TOTAL, &r, &flow_tab, 1, NULL), "3.0 GiB");
+	make_row(&r);
+	r.f.delta.rx_bytes = 1536;
+	r.f.delta.tx_bytes = 1000;
+	r.f.total.rx_bytes = 123456;
+	r.f.total.tx_bytes = 3ULL << 30;
+	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r.v, &flow_tab, 1, NULL), "1.5 KiB");
+	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r.v, &flow_tab, 2, NULL), "768 B");
+	assert_string_equal(cell(FA_TUI_COL_TX_RATE, &r.v, &flow_tab, 0.5, NULL), "2.0 KiB");
+	assert_string_equal(cell(FA_TUI_COL_RX_TOTAL, &r.v, &flow_tab, 1, NULL), "121 KiB");
+	assert_string_equal(cell(FA_TUI_COL_TX_TOTAL, &r.v, &flow_tab, 1, NULL), "3.0 GiB");
 	/* `b`: exact counts, for accounting and for tests */
-	assert_string_equal(cell(FA_TUI_COL_RX_TOTAL, &r, &exact, 1, NULL), "123456");
-	assert_string_equal(cell(FA_TUI_COL_TX_TOTAL, &r, &exact, 1, NULL), "3221225472");
-	assert_string_equal(cell(FA_TUI_COL_TX_RATE, &r, &exact, 0.5, NULL), "2000");
+	assert_string_equal(cell(FA_TUI_COL_RX_TOTAL, &r.v, &exact, 1, NULL), "123456");
+	assert_string_equal(cell(FA_TUI_COL_TX_TOTAL, &r.v, &exact, 1, NULL), "3221225472");
+	assert_string_equal(cell(FA_TUI_COL_TX_RATE, &r.v, &exact, 0.5, NULL), "2000");
 	/* an interval of 0 (first sample) must not divide by zero */
-	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r, &exact, 0, NULL), "1536");
+	assert_string_equal(cell(FA_TUI_COL_RX_RATE, &r.v, &exact, 0, NULL), "1536");
 }
 
 static void cell_identity_columns(void **state)
 {
-	struct fa_row r = make_row();
+	struct trow r;
 
 	(void)state;
-	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "4242");
-	assert_string_equal(cell(FA_TUI_COL_USER, &r, &flow_tab, 1, NULL), "1000");
-	assert_string_equal(cell(FA_TUI_COL_USER, &r, &flow_tab, 1, "alice"), "alice");
-	assert_string_equal(cell(FA_TUI_COL_PROTO, &r, &flow_tab, 1, NULL), "tcp");
-	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r, &flow_tab, 1, NULL), "127.0.0.1:40000");
-	assert_string_equal(cell(FA_TUI_COL_REMOTE, &r, &flow_tab, 1, NULL), "10.0.0.5:443");
+	make_row(&r);
+	assert_string_equal(cell(FA_TUI_COL_PID, &r.v, &flow_tab, 1, NULL), "4242");
+	assert_string_equal(cell(FA_TUI_COL_USER, &r.v, &flow_tab, 1, NULL), "1000");
+	assert_string_equal(cell(FA_TUI_COL_USER, &r.v, &flow_tab, 1, "alice"), "alice");
+	assert_string_equal(cell(FA_TUI_COL_PROTO, &r.v, &flow_tab, 1, NULL), "tcp");
+	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r.v, &flow_tab, 1, NULL), "127.0.0.1:40000");
+	assert_string_equal(cell(FA_TUI_COL_REMOTE, &r.v, &flow_tab, 1, NULL), "10.0.0.5:443");
 
-	r.kind = FA_ROW_OVERFLOW;
-	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r, &flow_tab, 1, NULL), "(overflow)");
-	assert_string_equal(cell(FA_TUI_COL_PROTO, &r, &flow_tab, 1, NULL), "*");
+	r.v.tuple = NULL; /* an overflow row */
+	r.v.label = "(overflow)";
+	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r.v, &flow_tab, 1, NULL), "(overflow)");
+	assert_string_equal(cell(FA_TUI_COL_PROTO, &r.v, &flow_tab, 1, NULL), "*");
 
-	r.kind = FA_ROW_UNMATCHED;
-	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "-");
-	assert_string_equal(cell(FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL), "(no process)");
+	r.v.proc = NULL; /* unmatched packets */
+	r.v.tuple = &r.f.tuple;
+	r.v.label = NULL;
+	assert_string_equal(cell(FA_TUI_COL_PID, &r.v, &flow_tab, 1, NULL), "-");
+	assert_string_equal(cell(FA_TUI_COL_USER, &r.v, &flow_tab, 1, NULL), "-");
+	assert_string_equal(cell(FA_TUI_COL_COMM, &r.v, &flow_tab, 1, NULL), "(no process)");
+	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r.v, &flow_tab, 1, NULL), "127.0.0.1:40000");
 
-	/* unmatched packets, added up per process, stay "no process" rather than pid 0 */
-	r.kind = FA_ROW_PROCESS;
-	r.key.pid = 0;
-	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "-");
-	assert_string_equal(cell(FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL), "(no process)");
-
-	r.key.pid = 4242;
-	r.nflows = 3;
-	assert_string_equal(cell(FA_TUI_COL_PID, &r, &flow_tab, 1, NULL), "4242");
-	assert_string_equal(cell(FA_TUI_COL_FLOWS, &r, &flow_tab, 1, NULL), "3");
+	r.v.proc = &r.f.proc; /* a process */
+	r.v.tuple = NULL;
+	r.v.nflows = 3;
+	assert_string_equal(cell(FA_TUI_COL_LOCAL, &r.v, &flow_tab, 1, NULL), "-");
+	assert_string_equal(cell(FA_TUI_COL_PID, &r.v, &flow_tab, 1, NULL), "4242");
+	assert_string_equal(cell(FA_TUI_COL_FLOWS, &r.v, &flow_tab, 1, NULL), "3");
 }
 
 static void cell_hostile_names_are_escaped(void **state)
 {
-	struct fa_row r = make_row();
+	struct trow r;
 	char buf[FA_TUI_CELL_LEN];
 
 	(void)state;
+	make_row(&r);
 	/* a name that would turn the terminal red and ring its bell */
-	memcpy(r.comm, "\x1b[31mevil\x07", sizeof("\x1b[31mevil\x07"));
-	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL);
+	memcpy(r.f.proc.comm, "\x1b[31mevil\x07", sizeof("\x1b[31mevil\x07"));
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r.v, &flow_tab, 1, NULL);
 	assert_string_equal(buf, "\\x1b[31mevil\\x07");
 
 	/* 16 bytes, none of them printable and no terminating NUL inside comm */
-	memset(r.comm, 0x9b, FA_COMM_LEN); /* 0x9b: the 8-bit CSI */
-	r.comm[FA_COMM_LEN] = '\0';
-	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL);
+	memset(r.f.proc.comm, 0x9b, FA_COMM_LEN); /* 0x9b: the 8-bit CSI */
+	r.f.proc.comm[FA_COMM_LEN] = '\0';
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r.v, &flow_tab, 1, NULL);
 	assert_int_equal(strlen(buf), 4 * FA_COMM_LEN);
 	assert_true(printable_ascii(buf));
 	assert_memory_equal(buf, "\\x9b\\x9b", 8);
 
 	/* a backslash is doubled, so "\x1b" typed as a name cannot pass for an escape */
-	strcpy(r.comm, "a\\x1b");
-	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r, &flow_tab, 1, NULL);
+	strcpy(r.f.proc.comm, "a\\x1b");
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_COMM, &r.v, &flow_tab, 1, NULL);
 	assert_string_equal(buf, "a\\\\x1b");
 
 	/* user names come from NSS: escaped as well */
-	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_USER, &r, &flow_tab, 1, "ev\x1b]0;pwn\x07");
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_USER, &r.v, &flow_tab, 1, "ev\x1b]0;pwn\x07");
 	assert_string_equal(buf, "ev\\x1b]0;pwn\\x07");
 	assert_true(printable_ascii(buf));
 }

@@ -5,20 +5,22 @@
  * takes a reference to the current page. Neither ever waits for the other beyond a
  * pointer swap under a mutex, so a slow or stuck client cannot delay an interval.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "log.h"
 #include "output.h"
 
 #ifdef FA_NO_HTTP
 
-struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t errlen)
+int fa_prom_open(const char *listen, bool flows, struct fa_output **out, struct fa_err *err)
 {
 	(void)listen;
 	(void)flows;
-	snprintf(err, errlen,
-		 "this static build has no Prometheus endpoint "
-		 "(libmicrohttpd is not linked); use the dynamically linked flowacct");
-	return NULL;
+	*out = NULL;
+	return fa_err_set(err, -EOPNOTSUPP,
+			  "this static build has no Prometheus endpoint "
+			  "(libmicrohttpd is not linked); use the dynamically linked flowacct");
 }
 
 #else /* !FA_NO_HTTP */
@@ -34,7 +36,8 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 #include <string.h>
 #include <strings.h>
 #include <zlib.h>
-#include "prom.h"
+#include "prom_render.h"
+#include "util.h"
 
 #define PROM_CONTENT_TYPE	  "text/plain; version=0.0.4; charset=utf-8"
 /* Scrapers are few; the limits only keep a misbehaving client from piling up sockets. */
@@ -316,12 +319,35 @@ static int listen_parse(const char *listen, struct sockaddr_storage *ss, char *e
 	return 0;
 }
 
-struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t errlen)
+struct mhd_start {
+	struct prom_output *p;
+	unsigned int flags;
+	__u16 port;
+	struct sockaddr_storage *ss;
+};
+
+static int mhd_start(void *arg)
+{
+	struct mhd_start *m = arg;
+	struct prom_output *p = m->p;
+
+	/* the logger first: options before it would log their errors to stderr */
+	/* clang-format off */
+	p->mhd = MHD_start_daemon(m->flags, m->port, NULL, NULL, prom_handle, p,
+				  MHD_OPTION_EXTERNAL_LOGGER, prom_log, p,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)m->ss,
+				  MHD_OPTION_CONNECTION_LIMIT, PROM_MAX_CONNECTIONS,
+				  MHD_OPTION_CONNECTION_TIMEOUT, PROM_CONNECTION_TIMEOUT_S,
+				  MHD_OPTION_END);
+	/* clang-format on */
+	return p->mhd ? 0 : -EINVAL;
+}
+
+static struct fa_output *prom_open(const char *listen, bool flows, char *err, size_t errlen)
 {
 	struct prom_output *p = calloc(1, sizeof(*p));
 	struct sockaddr_storage ss;
 	unsigned int mhd_flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	sigset_t all, orig;
 	__u16 port;
 
 	if (!p) {
@@ -351,22 +377,10 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 		err[0] = '\0';
 	p->start_err = err;
 	p->start_errlen = errlen;
-	/*
-	 * The server thread inherits our signal mask: with every signal blocked there,
-	 * SIGINT and SIGTERM reach only the main thread, whose ppoll() waits for them.
-	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &orig);
-	/* the logger first: options before it would log their errors to stderr */
-	/* clang-format off */
-	p->mhd = MHD_start_daemon(mhd_flags, port, NULL, NULL, prom_handle, p,
-				  MHD_OPTION_EXTERNAL_LOGGER, prom_log, p,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_CONNECTION_LIMIT, PROM_MAX_CONNECTIONS,
-				  MHD_OPTION_CONNECTION_TIMEOUT, PROM_CONNECTION_TIMEOUT_S,
-				  MHD_OPTION_END);
-	/* clang-format on */
-	pthread_sigmask(SIG_SETMASK, &orig, NULL);
+	/* its thread never takes SIGINT or SIGTERM: those are the main loop's */
+	fa_with_signals_blocked(
+		mhd_start,
+		&(struct mhd_start){ .p = p, .flags = mhd_flags, .port = port, .ss = &ss });
 	pthread_mutex_lock(&p->lock);
 	p->start_err = NULL;
 	pthread_mutex_unlock(&p->lock);
@@ -379,6 +393,12 @@ struct fa_output *fa_prom_open(const char *listen, bool flows, char *err, size_t
 fail:
 	prom_close(&p->base);
 	return NULL;
+}
+
+int fa_prom_open(const char *listen, bool flows, struct fa_output **out, struct fa_err *err)
+{
+	*out = prom_open(listen, flows, err->msg, sizeof(err->msg));
+	return *out ? 0 : -EINVAL;
 }
 
 #endif /* FA_NO_HTTP */
