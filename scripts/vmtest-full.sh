@@ -67,13 +67,8 @@ build_tree() {
 			tar -C "$src" -x
 	fi
 	rm -rf "$src/.output/test-logs"
-	local itests=()
-	for c in "$src"/tests/integration/*.c; do
-		[ -f "$c" ] && itests+=(".output/tests/$(basename "$c" .c)")
-	done
-	say "building flowacct and ${#itests[@]} test program(s) in $src"
-	make -C "$src" --no-print-directory -j"$(nproc)" flowacct "${itests[@]}" >&2 ||
-		die "build failed"
+	say "building flowacct and the test programs (make test-bins) in $src"
+	make -C "$src" --no-print-directory -j"$(nproc)" flowacct test-bins >&2 || die "build failed"
 }
 
 # ---- 2. the root file system: Debian 12 from tests/vm/rootfs.packages, cached ----
