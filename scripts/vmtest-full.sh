@@ -206,7 +206,10 @@ run_kernel() { # name glob (the rest of the kernels.conf line is vmtest's)
 		line=$(sed -n 's/^VMTEST-FULL-FAIL [^ ]* //p' "$log" | head -n 1)
 		row "$name" guest FAIL "$vm_secs" "$why${line:+: $line}"
 	fi
-	# a row for every test of the tree: a missing one is a failure
+	# a row for every test of the tree: a missing one is a failure; when the guest died,
+	# the first one missing is the one it died in
+	local missing="no result from the guest"
+	[ -z "$why" ] || missing="no result: the guest stopped during this test"
 	for t in modules "$src"/tests/integration/*.sh; do
 		t=$(basename "$t" .sh)
 		line=$(echo "$results" | awk -v t="$t" '$1 == t' | head -n 1)
@@ -214,7 +217,8 @@ run_kernel() { # name glob (the rest of the kernels.conf line is vmtest's)
 			# shellcheck disable=SC2086 # split the line into its fields
 			row "$name" $line
 		else
-			row "$name" "$t" FAIL - "no result from the guest"
+			row "$name" "$t" FAIL - "$missing"
+			missing="no result from the guest"
 		fi
 	done
 	[ "$failed" -gt "$failed_before" ] && failed_kernels+=("$name")
