@@ -14,7 +14,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -DFA_VERSION='"$(VERSION)"'
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf
 
 LIBS := -lbpf -lelf -lz -ljansson -lncursesw -ltinfo -lpthread
 ifeq ($(STATIC),1)
@@ -72,20 +72,28 @@ bpf-tests: $(BPF_TEST_BINS)
 integration: all $(ITEST_BINS) $(FUZZ_BIN)
 	$(Q)tests/run.sh integration
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/tests/bpf $(OUTPUT)/fuzz/obj:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/tests/bpf $(OUTPUT)/fuzz/obj $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
-# BPF object, stripped of DWARF (BTF stays), then its skeleton header. The dependency
-# file names the object itself (-MT), not the unstripped temporary clang writes.
-$(OUTPUT)/flowacct.bpf.o: bpf/flowacct.bpf.c | $(OUTPUT)
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MT $@ -MF $(OUTPUT)/flowacct.bpf.d -c $< -o $@.tmp
-	$(Q)$(LLVM_STRIP) -g $@.tmp -o $@
-	$(Q)rm -f $@.tmp
+# BPF objects, stripped of DWARF (BTF stays), then their skeleton headers: flowacct's own
+# (bpf/) and make bench's floor (bench/). The dependency file names the object itself
+# (-MT), not the unstripped temporary clang writes. $(1): output dir, $(2): source dir.
+define BPF_RULES
+$(1)/%.bpf.o: $(2)/%.bpf.c | $(1)
+	$$(call msg,BPF,$$@)
+	$$(Q)$$(CLANG) $$(BPF_CFLAGS) -MMD -MP -MT $$@ -MF $(1)/$$*.bpf.d -c $$< -o $$@.tmp
+	$$(Q)$$(LLVM_STRIP) -g $$@.tmp -o $$@
+	$$(Q)rm -f $$@.tmp
 
-$(OUTPUT)/flowacct.skel.h: $(OUTPUT)/flowacct.bpf.o
-	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name flowacct_bpf > $@
+$(1)/%.skel.h: $(1)/%.bpf.o
+	$$(call msg,GEN-SKEL,$$@)
+	$$(Q)$$(BPFTOOL) gen skeleton $$< name $$*_bpf > $$@
+endef
+$(eval $(call BPF_RULES,$(OUTPUT),bpf))
+$(eval $(call BPF_RULES,$(OUTPUT)/bench,bench))
+# made by pattern rules, so intermediate to make: kept, and never rebuilt for being gone
+.SECONDARY: $(OUTPUT)/flowacct.bpf.o $(OUTPUT)/flowacct.skel.h \
+	$(OUTPUT)/bench/empty_hook.bpf.o $(OUTPUT)/bench/empty_hook.skel.h
 
 $(USER_OBJS): $(OUTPUT)/flowacct.skel.h
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
@@ -147,7 +155,13 @@ $(FUZZ_BIN): tests/fuzz/fuzz_pktparse.c $(OUTPUT)/fuzz/obj/pktparse.o | $(OUTPUT
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) -o $@
 
-bench: deps all
+# make bench's floor: empty programs on the hooks of one backend (bench/empty_hook.c)
+BENCH_BIN := $(OUTPUT)/bench/empty_hook
+$(BENCH_BIN): bench/empty_hook.c $(OUTPUT)/bench/empty_hook.skel.h
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDFLAGS) -lbpf -lelf -lz -o $@
+
+bench: deps all $(BENCH_BIN)
 	$(Q)scripts/bench.sh
 
 # The packet parser's fuzzer, long run (make test runs it for 60 s)
@@ -165,7 +179,7 @@ clean:
 	$(Q)rm -rf $(OUTPUT) flowacct
 
 # Dependencies the compilers wrote (-MMD): headers, vmlinux.h, the skeleton
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d \
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/bench/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d \
 	$(OUTPUT)/tests/bpf/*.d $(OUTPUT)/fuzz/*.d $(OUTPUT)/fuzz/obj/*.d)
 
 # ---- kernel matrix (issue 3; docs/vmtest.md) ----

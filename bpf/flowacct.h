@@ -86,7 +86,27 @@ struct fa_flow_value {
 	char comm[FA_COMM_LEN]; /* the process's name (its group leader's), at first sight */
 };
 
+/*
+ * One flow's slot in the `slots` array, which user space maps into its memory: the
+ * counters the hot path adds to, and whose they are. gen says what the slot holds: odd,
+ * a live flow (key, uid and comm set before gen turned odd); even, free or retired. Every
+ * allocation and every retirement adds one, so a reader that sees the same odd gen before
+ * and after reading has read one flow's consistent identity.
+ */
+struct fa_slot {
+	/* what the hot path touches, together in the slot's first cache line */
+	__u32 gen;
+	__u32 uid;
+	__u64 bytes[FA_DIR_MAX];
+	__u64 calls[FA_DIR_MAX];
+	/* written once, when the slot is handed to a flow */
+	struct fa_flow_key key;
+	char comm[FA_COMM_LEN];
+	__u8 pad[28]; /* 128 bytes: in the mapped array, no slot straddles a cache line */
+};
+
 _Static_assert(sizeof(struct fa_flow_key) == 44, "fa_flow_key layout");
+_Static_assert(sizeof(struct fa_slot) == 128, "fa_slot layout");
 _Static_assert(sizeof(struct fa_flow_value) == 56, "fa_flow_value layout");
 
 #endif /* FLOWACCT_H */

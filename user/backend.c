@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -23,6 +24,13 @@ const char *const fa_backend_names[FA_BACKEND_MAX] = {
 	[FA_BACKEND_KPROBE] = "kprobe",
 	[FA_BACKEND_TRACEPOINT] = "tracepoint",
 };
+
+static size_t slots_size(__u32 n)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+
+	return ((size_t)n * sizeof(struct fa_slot) + page - 1) / page * page;
+}
 
 /* Hooks a kernel may lack without the backend losing bytes: sendfile() has gone
  * through tcp_sendmsg() since Linux 6.5, which removed tcp_sendpage(). */
@@ -161,7 +169,10 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 				  strerror(errno));
 	skel->rodata->want = opts->want;
 	skel->rodata->filter_pids = opts->npids > 0;
-	bpf_map__set_max_entries(skel->maps.flows, opts->max_flows);
+	skel->rodata->max_slots = opts->max_flows;
+	bpf_map__set_max_entries(skel->maps.slots, opts->max_flows);
+	bpf_map__set_max_entries(skel->maps.flow_index, opts->max_flows);
+	bpf_map__set_max_entries(skel->maps.free_slots, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.dropped_flows,
 				 opts->max_flows > 16384 ? opts->max_flows : 16384);
 	bpf_map__set_max_entries(skel->maps.overflow,
@@ -197,9 +208,21 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 		fa_err_set(why, 0, "attaching failed (%s)", strerror(-err));
 		goto cleanup;
 	}
+	/* the slots' counters are read in place each interval, without a system call */
+	out->slots = mmap(NULL, slots_size(opts->max_flows), PROT_READ | PROT_WRITE, MAP_SHARED,
+			  bpf_map__fd(skel->maps.slots), 0);
+	if (out->slots == MAP_FAILED) {
+		err = -errno;
+		out->slots = NULL;
+		fa_err_set(why, 0, "mapping the flow slots failed (%s)", strerror(-err));
+		goto cleanup;
+	}
 	out->skel = skel;
 	out->backend = b;
-	out->flows_fd = bpf_map__fd(skel->maps.flows);
+	out->nslots = opts->max_flows;
+	out->next_slot = &skel->bss->next_slot;
+	out->index_fd = bpf_map__fd(skel->maps.flow_index);
+	out->free_fd = bpf_map__fd(skel->maps.free_slots);
 	out->overflow_fd = bpf_map__fd(skel->maps.overflow);
 	out->stats_fd = bpf_map__fd(skel->maps.stats);
 	out->max_flows = opts->max_flows;
@@ -290,6 +313,9 @@ out:
 
 void fa_backend_close(struct fa_bpf *bpf)
 {
+	if (bpf->slots)
+		munmap(bpf->slots, slots_size(bpf->nslots));
+	bpf->slots = NULL;
 	flowacct_bpf__destroy(bpf->skel);
 	bpf->skel = NULL;
 }

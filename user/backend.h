@@ -4,6 +4,7 @@
 #define FA_BACKEND_H
 
 #include <linux/types.h>
+#include "flowacct.h"
 
 enum fa_backend {
 	FA_BACKEND_AUTO,
@@ -30,7 +31,12 @@ struct fa_backend_opts {
 struct fa_bpf {
 	struct flowacct_bpf *skel;
 	enum fa_backend backend; /* the one attached */
-	int flows_fd, overflow_fd, stats_fd;
+	struct fa_slot *slots; /* the kernel's array of flow slots, mapped here */
+	__u32 nslots;
+	volatile __u32 *next_slot; /* slots below have been handed out at least once */
+	int index_fd; /* flow key -> slot; an entry leaves when its slot is retired */
+	int free_fd; /* queue of retired slots handed back for reuse */
+	int overflow_fd, stats_fd;
 	__u32 max_flows;
 };
 

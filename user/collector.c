@@ -22,7 +22,7 @@
 
 /* Which table an entry mirrors. */
 enum entry_src {
-	SRC_FLOW, /* the kernel's flow map */
+	SRC_FLOW, /* a slot of the kernel's flow array */
 	SRC_OVERFLOW, /* the kernel's per-process overflow map */
 	SRC_PACKETS, /* the packet ring's 5-tuple table */
 };
@@ -31,6 +31,7 @@ struct entry {
 	struct entry *next;
 	__u8 src; /* enum entry_src */
 	bool remove; /* leaves the table once this interval's snapshot is built */
+	bool retired; /* SRC_FLOW: its slot is retired; read once more, then handed back */
 	bool matched; /* SRC_PACKETS: its packets went to a flow this interval */
 	struct fa_flow_key kkey; /* the kernel map's key; for packets, the 5-tuple, pid 0 */
 	struct fa_ident proc; /* SRC_FLOW, SRC_OVERFLOW */
@@ -41,13 +42,24 @@ struct entry {
 	struct fa_counts joined; /* SRC_FLOW: packet totals joined onto it this interval */
 	__u32 seen_gen;
 	__u32 exited_for, idle_for;
+	__u32 slot, slot_gen; /* SRC_FLOW: which slot, and its gen while this flow holds it */
+	__u32 retired_at; /* SRC_FLOW: the sample that retired the slot */
+};
+
+/* What user space knows of one kernel slot. */
+struct slot_state {
+	struct entry *e; /* the flow that holds it, or NULL */
+	__u32 handed_gen; /* its gen when last handed back to the free queue (0: never) */
 };
 
 struct fa_collector {
 	const struct fa_bpf *bpf;
 	struct fa_pktring *ring;
-	struct entry **buckets;
+	struct entry **buckets; /* overflow rows and packet 5-tuples, by key */
 	size_t nbuckets, nentries;
+	struct slot_state *slots; /* flows, by slot index */
+	size_t nslots_known; /* slots[] covers this many */
+	size_t nflows; /* entries held in slots[] */
 	__u32 gen;
 	int ncpus;
 	__u32 max_flows;
@@ -134,33 +146,134 @@ static void entry_set_value(struct entry *e, const struct fa_flow_value *v, bool
 	e->total.tx_calls = v->calls[FA_DIR_TX];
 }
 
-/* The flow map is keyed by struct fa_flow_key, the overflow map by pid. */
-static int read_kernel_map(struct fa_collector *c, int fd, enum entry_src src)
+/* The overflow map, keyed by pid: a few rows at most, read key by key. */
+static int read_overflow(struct fa_collector *c)
 {
-	struct fa_flow_key key = {}, next;
-	__u32 pid_key, pid_next;
-	bool flows = src == SRC_FLOW;
-	void *cur = NULL, *nxt = flows ? (void *)&next : (void *)&pid_next;
+	__u32 key, next, *cur = NULL;
 	struct fa_flow_value v;
+	int fd = c->bpf->overflow_fd;
 
-	while (!bpf_map_get_next_key(fd, cur, nxt)) {
-		struct fa_flow_key k = {};
+	while (!bpf_map_get_next_key(fd, cur, &next)) {
+		struct fa_flow_key k = { .pid = next };
 		struct entry *e;
 		bool created;
 
-		cur = flows ? (void *)&key : (void *)&pid_key;
-		memcpy(cur, nxt, flows ? sizeof(key) : sizeof(pid_key));
-		if (bpf_map_lookup_elem(fd, cur, &v))
+		key = next;
+		cur = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue; /* removed since: only we remove, so this does not happen */
-		if (flows)
-			k = key;
-		else
-			k.pid = pid_key;
-		e = entry_get(c, src, &k, &created);
+		e = entry_get(c, SRC_OVERFLOW, &k, &created);
 		if (!e)
 			return -ENOMEM;
 		entry_set_value(e, &v, created);
 		e->seen_gen = c->gen;
+	}
+	return 0;
+}
+
+static __u32 gen_load(const struct fa_slot *s)
+{
+	return __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+}
+
+static int slots_reserve(struct fa_collector *c, size_t n)
+{
+	size_t cap = c->nslots_known ? c->nslots_known : 1024;
+	struct slot_state *v;
+
+	if (n <= c->nslots_known)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	v = realloc(c->slots, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + c->nslots_known, 0, (cap - c->nslots_known) * sizeof(*v));
+	c->slots = v;
+	c->nslots_known = cap;
+	return 0;
+}
+
+/* A flow seen in a slot for the first time: its identity, read between two equal gens. */
+static struct entry *slot_flow_new(const struct fa_slot *s, __u32 idx, __u32 gen)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->src = SRC_FLOW;
+	memcpy(&e->kkey, &s->key, sizeof(e->kkey));
+	e->proc.pid = e->kkey.pid;
+	e->proc.uid = s->uid;
+	memcpy(e->proc.comm, s->comm, FA_COMM_LEN);
+	if (gen_load(s) != gen) { /* handed to another flow while we read: next time */
+		free(e);
+		return NULL;
+	}
+	memcpy(e->tuple.laddr, e->kkey.laddr, FA_ADDR_LEN);
+	memcpy(e->tuple.raddr, e->kkey.raddr, FA_ADDR_LEN);
+	e->tuple.lport = e->kkey.lport;
+	e->tuple.rport = e->kkey.rport;
+	e->tuple.proto = e->kkey.proto;
+	e->tuple.family = e->kkey.family;
+	fa_tuple_normalize(&e->tuple);
+	e->slot = idx;
+	e->slot_gen = gen;
+	return e;
+}
+
+static void slot_read_counts(struct entry *e, const struct fa_slot *s)
+{
+	e->total.rx_bytes = __atomic_load_n(&s->bytes[FA_DIR_RX], __ATOMIC_RELAXED);
+	e->total.tx_bytes = __atomic_load_n(&s->bytes[FA_DIR_TX], __ATOMIC_RELAXED);
+	e->total.rx_calls = __atomic_load_n(&s->calls[FA_DIR_RX], __ATOMIC_RELAXED);
+	e->total.tx_calls = __atomic_load_n(&s->calls[FA_DIR_TX], __ATOMIC_RELAXED);
+}
+
+/*
+ * The flow slots, read in place (they are mapped into our memory). A live slot (odd gen)
+ * is a flow; one with a new gen is a new flow. A retired one (even gen) is read once more
+ * a sample after its retirement, for bytes added by events that found it just before,
+ * and then handed back to the kernel's free queue.
+ */
+static int read_slots(struct fa_collector *c)
+{
+	size_t hw = *c->bpf->next_slot;
+	int err;
+
+	if (hw > c->bpf->nslots)
+		hw = c->bpf->nslots;
+	err = slots_reserve(c, hw);
+	if (err)
+		return err;
+	for (__u32 i = 0; i < hw; i++) {
+		const struct fa_slot *s = &c->bpf->slots[i];
+		struct slot_state *st = &c->slots[i];
+		__u32 gen = gen_load(s);
+		struct entry *e = st->e;
+
+		if (e && e->slot_gen != gen && !e->retired)
+			e->retired = true; /* retired by the kernel: a lost race for its key */
+		if (e) {
+			slot_read_counts(e, s);
+			e->seen_gen = c->gen;
+			if (e->retired && !e->retired_at)
+				e->retired_at = c->gen;
+			continue;
+		}
+		if ((gen & 1) && gen != st->handed_gen) {
+			e = slot_flow_new(s, i, gen);
+			if (!e)
+				continue;
+			st->e = e;
+			c->nflows++;
+			slot_read_counts(e, s);
+			e->seen_gen = c->gen;
+		} else if (gen && !(gen & 1) && gen != st->handed_gen) {
+			/* retired unused by the kernel, never seen live: hand it back */
+			if (!bpf_map_update_elem(c->bpf->free_fd, NULL, &i, BPF_ANY))
+				st->handed_gen = gen;
+		}
 	}
 	return 0;
 }
@@ -224,10 +337,10 @@ static int read_stats(struct fa_collector *c, __u64 *drops)
 
 static int read_kernel(struct fa_collector *c, __u64 *drops)
 {
-	int err = read_kernel_map(c, c->bpf->flows_fd, SRC_FLOW);
+	int err = read_slots(c);
 
 	if (!err)
-		err = read_kernel_map(c, c->bpf->overflow_fd, SRC_OVERFLOW);
+		err = read_overflow(c);
 	if (!err)
 		err = read_stats(c, drops);
 	if (!err && c->ring)
@@ -241,21 +354,44 @@ static bool pid_gone(__u32 pid)
 }
 
 /*
- * Takes an entry out of the kernel map. The value returned by the deletion is final, so
- * anything added since this interval's read still lands in this interval.
+ * Takes an entry out of the kernel's tables. An overflow row: the value returned by the
+ * deletion is final, so anything added since this interval's read still lands in this
+ * interval. A flow: its key leaves the index and its slot is retired (gen turns even),
+ * so new events find a new slot; events that found this one just before still add to
+ * it, and the slot is read once more a sample later before it is handed back.
  */
 static void entry_evict(struct fa_collector *c, struct entry *e)
 {
 	struct fa_flow_value v;
 	__u32 pid = e->kkey.pid;
-	bool flow = e->src == SRC_FLOW;
-	int fd = flow ? c->bpf->flows_fd : c->bpf->overflow_fd;
-	void *key = flow ? (void *)&e->kkey : (void *)&pid;
+	int fd = c->bpf->overflow_fd;
 
-	if (!bpf_map_lookup_and_delete_elem(fd, key, &v) ||
-	    (!bpf_map_lookup_elem(fd, key, &v) && !bpf_map_delete_elem(fd, key)))
+	if (e->src == SRC_FLOW) {
+		if (e->retired)
+			return;
+		bpf_map_delete_elem(c->bpf->index_fd, &e->kkey);
+		__atomic_fetch_add(&c->bpf->slots[e->slot].gen, 1, __ATOMIC_RELEASE);
+		e->retired = true;
+		e->retired_at = c->gen;
+		return;
+	}
+	if (!bpf_map_lookup_and_delete_elem(fd, &pid, &v) ||
+	    (!bpf_map_lookup_elem(fd, &pid, &v) && !bpf_map_delete_elem(fd, &pid)))
 		entry_set_value(e, &v, false);
 	e->remove = true;
+}
+
+/* A retired slot, read a sample after its retirement: its flow leaves, the slot goes back. */
+static void slot_hand_back(struct fa_collector *c, struct entry *e)
+{
+	struct slot_state *st = &c->slots[e->slot];
+	__u32 gen = gen_load(&c->bpf->slots[e->slot]);
+
+	e->remove = true;
+	st->e = NULL;
+	c->nflows--;
+	if (!bpf_map_update_elem(c->bpf->free_fd, NULL, &e->slot, BPF_ANY))
+		st->handed_gen = gen;
 }
 
 /* Process rows first, by pid; packet entries (pid 0) last. */
@@ -277,7 +413,7 @@ static void age_and_evict(struct fa_collector *c, struct entry **all, size_t n)
 	__u32 asked_pid = 0;
 
 	for (size_t i = 0; i < n; i++)
-		live_flows += all[i]->src == SRC_FLOW;
+		live_flows += all[i]->src == SRC_FLOW && !all[i]->retired;
 	for (size_t i = 0; i < n; i++) {
 		struct entry *e = all[i];
 
@@ -287,6 +423,11 @@ static void age_and_evict(struct fa_collector *c, struct entry **all, size_t n)
 			continue;
 		if (e->seen_gen != c->gen) { /* gone from the kernel map: nothing more to count */
 			e->remove = true;
+			continue;
+		}
+		if (e->retired) { /* read once more a sample after retirement: now it goes */
+			if (c->gen > e->retired_at)
+				slot_hand_back(c, e);
 			continue;
 		}
 		if (!asked || asked_pid != e->proc.pid) { /* the first entry of this pid */
@@ -447,8 +588,11 @@ static int build_snapshot(struct entry **all, size_t n, struct fa_snapshot *snap
 }
 
 /* The entries that leave: shown one last time in this snapshot, now dropped. */
-static void sweep(struct fa_collector *c)
+static void sweep(struct fa_collector *c, struct entry **all, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->src == SRC_FLOW && all[i]->remove)
+			free(all[i]);
 	for (size_t b = 0; b < c->nbuckets; b++) {
 		struct entry **pp = &c->buckets[b];
 
@@ -491,12 +635,15 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	err = read_kernel(c, snap->drops);
 	if (err)
 		return err;
-	all = malloc((c->nentries ? c->nentries : 1) * sizeof(*all));
+	all = malloc((c->nentries + c->nflows + 1) * sizeof(*all));
 	if (!all)
 		return -ENOMEM;
 	for (size_t b = 0; b < c->nbuckets; b++)
 		for (struct entry *e = c->buckets[b]; e; e = e->next)
 			all[n++] = e;
+	for (size_t i = 0; i < c->nslots_known; i++)
+		if (c->slots[i].e)
+			all[n++] = c->slots[i].e;
 	qsort(all, n, sizeof(*all), cmp_entry_pid);
 
 	age_and_evict(c, all, n);
@@ -505,7 +652,7 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	if (!err)
 		err = build_snapshot(all, n, snap);
 	if (!err)
-		sweep(c);
+		sweep(c, all, n);
 	else
 		fa_snapshot_free(snap);
 	free(all);
@@ -543,5 +690,8 @@ void fa_collector_free(struct fa_collector *c)
 		}
 	}
 	free(c->buckets);
+	for (size_t i = 0; i < c->nslots_known; i++)
+		free(c->slots[i].e);
+	free(c->slots);
 	free(c);
 }

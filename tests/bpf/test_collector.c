@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -22,23 +23,42 @@ struct fixture {
 	struct fa_bpf bpf;
 	struct fa_collector *c;
 	int ncpus;
+	int slots_fd;
+	__u32 next_slot; /* the kernel's next_slot, here */
 };
+
+#define NSLOTS 64
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->bpf.flows_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "flows", sizeof(struct fa_flow_key),
-					 sizeof(struct fa_flow_value), 64, NULL);
+	LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
+
+	f->slots_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "slots", sizeof(__u32),
+				     sizeof(struct fa_slot), NSLOTS, &mmapable);
+	f->bpf.index_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "flow_index",
+					 sizeof(struct fa_flow_key), sizeof(__u32), NSLOTS, NULL);
+	f->bpf.free_fd = bpf_map_create(BPF_MAP_TYPE_QUEUE, "free_slots", 0, sizeof(__u32),
+					NSLOTS, NULL);
 	f->bpf.overflow_fd = bpf_map_create(BPF_MAP_TYPE_HASH, "overflow", sizeof(__u32),
 					    sizeof(struct fa_flow_value), 64, NULL);
 	f->bpf.stats_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "stats", sizeof(__u32),
 					 sizeof(__u64), FA_STAT_MAX, NULL);
 	f->bpf.backend = FA_BACKEND_TRACEPOINT;
-	f->bpf.max_flows = 64;
-	if (f->bpf.flows_fd < 0 || f->bpf.overflow_fd < 0 || f->bpf.stats_fd < 0) {
-		fprintf(stderr, "creating BPF maps failed (%s): these tests need root\n",
+	f->bpf.max_flows = NSLOTS;
+	f->bpf.nslots = NSLOTS;
+	f->bpf.next_slot = &f->next_slot;
+	if (f->slots_fd < 0 || f->bpf.index_fd < 0 || f->bpf.free_fd < 0 ||
+	    f->bpf.overflow_fd < 0 || f->bpf.stats_fd < 0) {
+		fprintf(stderr, "creating BPF maps failed (%s): these tests need root and BPF\n",
 			strerror(errno));
+		return -1;
+	}
+	f->bpf.slots = mmap(NULL, NSLOTS * sizeof(struct fa_slot), PROT_READ | PROT_WRITE,
+			    MAP_SHARED, f->slots_fd, 0);
+	if (f->bpf.slots == MAP_FAILED) {
+		fprintf(stderr, "mapping the slots failed (%s)\n", strerror(errno));
 		return -1;
 	}
 	f->ncpus = libbpf_num_possible_cpus();
@@ -52,7 +72,10 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	fa_collector_free(f->c);
-	close(f->bpf.flows_fd);
+	munmap(f->bpf.slots, NSLOTS * sizeof(struct fa_slot));
+	close(f->slots_fd);
+	close(f->bpf.index_fd);
+	close(f->bpf.free_fd);
 	close(f->bpf.overflow_fd);
 	close(f->bpf.stats_fd);
 	free(f);
@@ -67,6 +90,38 @@ static struct fa_flow_key key_of(__u32 pid, __u16 lport)
 	k.laddr[0] = 10;
 	k.raddr[0] = 192;
 	return k;
+}
+
+/*
+ * What the kernel side does for a flow's event: find the key's slot, or take one (from
+ * the free queue, else a new one), fill in who it is, publish it (gen odd), index it;
+ * then set its counters to rx, tx (cumulative).
+ */
+static __u32 put_flow(struct fixture *f, const struct fa_flow_key *key, __u64 rx, __u64 tx,
+		      const char *comm)
+{
+	struct fa_slot *s;
+	__u32 idx;
+
+	if (bpf_map_lookup_elem(f->bpf.index_fd, key, &idx)) {
+		if (bpf_map_lookup_and_delete_elem(f->bpf.free_fd, NULL, &idx))
+			idx = f->next_slot++;
+		assert_true(idx < NSLOTS);
+		s = &f->bpf.slots[idx];
+		memset(s->bytes, 0, sizeof(s->bytes));
+		memset(s->calls, 0, sizeof(s->calls));
+		s->key = *key;
+		s->uid = 1000;
+		snprintf(s->comm, sizeof(s->comm), "%s", comm);
+		__atomic_fetch_add(&s->gen, 1, __ATOMIC_RELEASE);
+		assert_int_equal(bpf_map_update_elem(f->bpf.index_fd, key, &idx, BPF_NOEXIST), 0);
+	}
+	s = &f->bpf.slots[idx];
+	s->bytes[FA_DIR_RX] = rx;
+	s->bytes[FA_DIR_TX] = tx;
+	s->calls[FA_DIR_RX] = rx ? 1 : 0;
+	s->calls[FA_DIR_TX] = tx ? 1 : 0;
+	return idx;
 }
 
 static void put(int fd, const void *key, __u64 rx, __u64 tx, const char *comm)
@@ -103,7 +158,7 @@ static void test_interval_deltas_add_up_to_totals(void **state)
 	const struct fa_flow *r;
 	const struct fa_overflow *o;
 
-	put(f->bpf.flows_fd, &a, 100, 7, "curl");
+	put_flow(f, &a, 100, 7, "curl");
 	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 	r = find(&s, pid, 1000);
 	assert_non_null(r);
@@ -115,7 +170,7 @@ static void test_interval_deltas_add_up_to_totals(void **state)
 	assert_int_equal(s.nprocs, 1);
 	fa_snapshot_free(&s);
 
-	put(f->bpf.flows_fd, &a, 250, 7, "renamed"); /* the name is kept from first sight */
+	put_flow(f, &a, 250, 7, "renamed"); /* the name is kept from first sight */
 	put(f->bpf.overflow_fd, &pid, 5, 6, "curl");
 	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 	r = find(&s, pid, 1000);
@@ -162,13 +217,19 @@ static void test_unattributed_bytes_count_in_totals(void **state)
 	free(vals);
 }
 
+/*
+ * An exited process's flows leave after FA_EXITED_LINGER samples: their slots are
+ * retired (the index forgets the key, gen turns even), read once more a sample later,
+ * which catches bytes added by events that found the slot just before its retirement,
+ * and then handed back for reuse. Every byte is reported.
+ */
 static void test_exited_process_evicted_without_loss(void **state)
 {
 	struct fixture *f = *state;
 	pid_t dead = fork();
 	struct fa_flow_key k, k2;
-	struct fa_flow_value v;
 	struct fa_snapshot s;
+	__u32 slot, slot2, idx, handed[2];
 	__u64 sum = 0;
 	int i;
 
@@ -177,16 +238,21 @@ static void test_exited_process_evicted_without_loss(void **state)
 	waitpid(dead, NULL, 0);
 	k = key_of(dead, 2000);
 	k2 = key_of(dead, 2001); /* a second flow of the same process leaves with it */
-	put(f->bpf.flows_fd, &k, 1000, 0, "gone");
-	put(f->bpf.flows_fd, &k2, 1, 0, "gone");
+	slot = put_flow(f, &k, 1000, 0, "gone");
+	slot2 = put_flow(f, &k2, 1, 0, "gone");
 	for (i = 0; i < FA_EXITED_LINGER + 3; i++) {
 		const struct fa_flow *r;
 
-		if (i == FA_EXITED_LINGER) /* bytes arrive right before the eviction */
-			put(f->bpf.flows_fd, &k, 1234, 0, "gone");
+		if (i == FA_EXITED_LINGER) /* bytes arrive right before the retirement */
+			put_flow(f, &k, 1234, 0, "gone");
+		if (i == FA_EXITED_LINGER + 1) { /* and from an event that found it just before */
+			assert_true(f->bpf.slots[slot].gen % 2 == 0); /* retired */
+			assert_int_not_equal(bpf_map_lookup_elem(f->bpf.index_fd, &k, &idx), 0);
+			f->bpf.slots[slot].bytes[FA_DIR_RX] += 66;
+		}
 		assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 		r = find(&s, dead, 2000);
-		if (i <= FA_EXITED_LINGER) {
+		if (i <= FA_EXITED_LINGER + 1) {
 			assert_non_null(r);
 			assert_true(r->proc.exited);
 			assert_string_equal(r->proc.comm, "gone");
@@ -201,9 +267,45 @@ static void test_exited_process_evicted_without_loss(void **state)
 		}
 		fa_snapshot_free(&s);
 	}
-	assert_int_equal(sum, 1234); /* ...and every byte was reported */
-	assert_int_not_equal(bpf_map_lookup_elem(f->bpf.flows_fd, &k, &v), 0);
-	assert_int_not_equal(bpf_map_lookup_elem(f->bpf.flows_fd, &k2, &v), 0);
+	assert_int_equal(sum, 1234 + 66); /* ...and every byte was reported */
+	/* both slots went back to the free queue, once each */
+	assert_int_equal(bpf_map_lookup_and_delete_elem(f->bpf.free_fd, NULL, &handed[0]), 0);
+	assert_int_equal(bpf_map_lookup_and_delete_elem(f->bpf.free_fd, NULL, &handed[1]), 0);
+	assert_int_not_equal(bpf_map_lookup_and_delete_elem(f->bpf.free_fd, NULL, &idx), 0);
+	assert_true((handed[0] == slot && handed[1] == slot2) ||
+		    (handed[0] == slot2 && handed[1] == slot));
+}
+
+/* A slot handed back and taken by a new flow is a new flow: its counters start at zero. */
+static void test_reused_slot_is_a_new_flow(void **state)
+{
+	struct fixture *f = *state;
+	struct fa_flow_key a = key_of(getpid(), 4000), b = key_of(getpid(), 4001);
+	struct fa_snapshot s;
+	const struct fa_flow *r;
+	__u32 slot = put_flow(f, &a, 500, 0, "first");
+
+	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
+	fa_snapshot_free(&s);
+	/* the kernel retires it (as after a lost race for its key) and it is reused */
+	__atomic_fetch_add(&f->bpf.slots[slot].gen, 1, __ATOMIC_RELEASE);
+	bpf_map_delete_elem(f->bpf.index_fd, &a);
+	assert_int_equal(fa_collector_sample(f->c, false, &s), 0); /* noticed */
+	fa_snapshot_free(&s);
+	assert_int_equal(fa_collector_sample(f->c, false, &s), 0); /* read once more, handed back */
+	assert_non_null(find(&s, getpid(), 4000));
+	fa_snapshot_free(&s);
+	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
+	assert_null(find(&s, getpid(), 4000));
+	fa_snapshot_free(&s);
+	assert_int_equal(put_flow(f, &b, 7, 0, "second"), slot);
+	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
+	r = find(&s, getpid(), 4001);
+	assert_non_null(r);
+	assert_string_equal(r->proc.comm, "second");
+	assert_int_equal(r->delta.rx_bytes, 7);
+	assert_int_equal(r->total.rx_bytes, 7);
+	fa_snapshot_free(&s);
 }
 
 static void test_v4mapped_flow_reported_as_ipv4(void **state)
@@ -220,7 +322,7 @@ static void test_v4mapped_flow_reported_as_ipv4(void **state)
 	k.raddr[10] = k.raddr[11] = 0xff;
 	k.raddr[12] = 10;
 	k.raddr[15] = 9;
-	put(f->bpf.flows_fd, &k, 1, 1, "py");
+	put_flow(f, &k, 1, 1, "py");
 	assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 	r = find(&s, getpid(), 3000);
 	assert_non_null(r);
@@ -244,6 +346,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_v4mapped_flow_reported_as_ipv4, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reused_slot_is_a_new_flow, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
