@@ -1,7 +1,9 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # globals shared with the sourcing script
 # Shared by scripts/vmtest.sh and scripts/vmtest-full.sh (sourced, not run): the kernel
 # package cache, one run per tree at a time, booting a guest under QEMU (TCG) and
-# telling how it ended. The sourcing script sets vm_prog (its name in messages) first.
-# See docs/vmtest.md.
+# telling how it ended. The sourcing script sets vm_prog (its name in messages) first,
+# and before booting mem (guest MiB) and logs (the console logs' directory); this file
+# sets cache, and vm_boot sets vm_rc and vm_secs. See docs/vmtest.md.
 
 say() { echo "${vm_prog:-vmtest}: $*" >&2; }
 die() {
