@@ -188,3 +188,9 @@ clean:
 # .output/vmtest/, so ./flowacct stays the dynamic one.
 vmtest: deps
 	$(Q)scripts/vmtest.sh
+
+# The whole integration suite inside each kernel's guest, with a Debian 12 userland built
+# by mmdebstrap (cached outside the tree); slow under TCG, so not part of `make test`.
+.PHONY: vmtest-full
+vmtest-full: deps
+	$(Q)scripts/vmtest-full.sh

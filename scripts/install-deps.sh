@@ -14,10 +14,11 @@ build_pkgs=(
 )
 # Tests: real peers and ground truth (ss from iproute2, tmux for the terminal
 # view, Prometheus server, tshark), the JSON Schema validator, the kernel lab
-# (QEMU, busybox-static, cpio) and libFuzzer's runtime.
+# (QEMU, busybox-static, cpio; for vmtest-full's Debian guests mmdebstrap, mke2fs from
+# e2fsprogs, depmod/modprobe from kmod) and libFuzzer's runtime.
 test_pkgs=(
 	iproute2 procps tmux prometheus curl python3 python3-jsonschema jq
-	qemu-system-x86 busybox-static cpio gzip
+	qemu-system-x86 busybox-static cpio gzip mmdebstrap e2fsprogs kmod
 	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format bpftrace ethtool
 )
 

@@ -36,11 +36,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-if [ "$(id -u)" -eq 0 ]; then
-	cache=${FA_VMTEST_CACHE:-/var/cache/flowacct-vmtest}
-else
-	cache=${FA_VMTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flowacct-vmtest}
-fi
+vm_prog=vmtest
+# shellcheck source=scripts/vmtest-lib.sh
+source scripts/vmtest-lib.sh
 test_timeout=${FA_VMTEST_TEST_TIMEOUT:-180}
 mem=${FA_VMTEST_MEM:-1024}
 work=$root/.output/vmtest
@@ -48,22 +46,9 @@ work=$root/.output/vmtest
 run_dir=$work${patch_file:+/patched}
 logs=$run_dir/logs
 mkdir -p "$cache" "$logs"
-# One run at a time per tree: a second `make test` or `make vmtest` would overwrite this
-# run's initramfs and console logs while its guests read and write them.
-exec 9>"$work/lock"
-if ! flock -n 9; then
-	echo "vmtest: another vmtest run in this tree holds $work/lock; waiting for it" >&2
-	flock 9
-fi
+vm_lock "$work"
 
-say() { echo "vmtest: $*" >&2; }
-die() { say "$*"; exit 1; }
-
-for tool in qemu-system-x86_64 cpio gzip dpkg-deb apt-get apt-cache; do
-	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh"
-done
-# static: an ELF file without a program interpreter (readelf comes with gcc's binutils)
-is_static() { readelf -l "$1" >/dev/null 2>&1 && ! readelf -l "$1" 2>/dev/null | grep -q INTERP; }
+vm_need_tools qemu-system-x86_64 cpio gzip dpkg-deb apt-get apt-cache
 busybox=/bin/busybox
 is_static "$busybox" || die "$busybox is not static: install busybox-static"
 
@@ -120,57 +105,7 @@ build_initramfs() {
 	say "initramfs $(du -h "$run_dir/initrd.gz" | cut -f1) ($(ls "$ir/bin" | tr '\n' ' '))"
 }
 
-# ---- 3. kernels: newest package matching the glob, cached, its vmlinuz extracted ----
-# Prints the path of the vmlinuz. apt-cache reads local lists only; the network is used
-# only when the newest package is not cached yet, and a cached match serves when offline.
-newest_package() { # package-glob
-	apt-cache pkgnames linux-image- 2>/dev/null | while read -r p; do
-		# shellcheck disable=SC2053 # $glob is a pattern on purpose
-		if [[ $p == $1 ]]; then echo "$p"; fi
-	done | sort -V | tail -n 1
-}
-
-fetch_kernel() { # package-glob
-	local glob=$1 pkg deb vmlinuz
-	pkg=$(newest_package "$glob")
-	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ] && ! ls "$cache"/*.deb >/dev/null 2>&1; then
-		# a fresh machine (a container, say) may have no package lists yet
-		say "apt knows no package matching '$glob': running apt-get update"
-		apt-get update -qq >&2 || true
-		pkg=$(newest_package "$glob")
-	fi
-	deb=
-	if [ -n "$pkg" ]; then
-		deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
-		if [ -z "$deb" ]; then
-			say "downloading $pkg into $cache"
-			(cd "$cache" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >&2) ||
-				say "download of $pkg failed; trying the cache"
-			deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
-			# the new package replaces older ones of the same line: the cache stays bounded
-			[ -n "$deb" ] && for old in "$cache"/*; do
-				if [[ $(basename "$old") == ${glob}_* && $(basename "$old") != ${pkg}_* ]]; then
-					say "removing the superseded $(basename "$old")"
-					rm -f "$old"
-				fi
-			done
-		fi
-	fi
-	if [ -z "$deb" ]; then # offline or apt knows no match: the newest cached match
-		deb=$(for d in "$cache"/*.deb; do
-			if [[ $(basename "$d") == ${glob}_*.deb ]]; then echo "$d"; fi
-		done | sort -V | tail -n 1)
-	fi
-	[ -n "$deb" ] || { say "no package matches '$glob' (apt-get update?)"; return 1; }
-	vmlinuz=$cache/$(basename "$deb" .deb).vmlinuz
-	if [ ! -s "$vmlinuz" ]; then
-		dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './boot/vmlinuz-*' >"$vmlinuz.tmp"
-		mv "$vmlinuz.tmp" "$vmlinuz"
-	fi
-	echo "$vmlinuz"
-}
-
-# ---- 4. boot one kernel, collect its VMTEST-RESULT lines ----
+# ---- 3. boot one kernel, collect its VMTEST-RESULT lines ----
 declare -a rows kernel_secs failed_kernels
 failed=0
 
@@ -184,7 +119,11 @@ row() { # kernel test PASS|FAIL passed failed note...
 run_kernel() { # name glob auto backends...
 	local name=$1 glob=$2 auto=$3
 	shift 3
-	local backends=("$@") vmlinuz log start rc secs vm_timeout failed_before
+	if [ -n "$only_backends" ]; then
+		# shellcheck disable=SC2046 # one word per backend
+		set -- $(tr , ' ' <<<"$only_backends")
+	fi
+	local backends=("$@") vmlinuz log secs vm_timeout failed_before
 	vm_timeout=${FA_VMTEST_TIMEOUT:-$((90 + ${#backends[@]} * test_timeout + 150))}
 	log=$logs/$name.console.log
 	failed_before=$failed
@@ -193,30 +132,17 @@ run_kernel() { # name glob auto backends...
 		return
 	fi
 	say "booting $name ($(basename "$vmlinuz" .vmlinuz)): ${backends[*]}"
-	start=$(date +%s)
-	rc=0
-	timeout --kill-after=10 "$vm_timeout" qemu-system-x86_64 \
-		-accel tcg -cpu max -smp 2 -m "$mem" \
-		-nodefaults -no-user-config -display none -no-reboot \
-		-serial "file:$log" \
-		-kernel "$vmlinuz" -initrd "$run_dir/initrd.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 fa_kernel=$name fa_backends=$(
+	vm_boot "$vm_timeout" "$log" "$vmlinuz" "$run_dir/initrd.gz" \
+		"console=ttyS0 loglevel=4 panic=-1 fa_kernel=$name fa_backends=$(
 			IFS=,
 			echo "${backends[*]}"
-		) fa_auto=$auto fa_timeout=$test_timeout" \
-		</dev/null >"$logs/$name.qemu.log" 2>&1 || rc=$?
-	secs=$(($(date +%s) - start))
-	tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+		) fa_auto=$auto fa_timeout=$test_timeout"
+	secs=$vm_secs
 
-	local results
+	local results why
 	results=$(sed -n "s/^VMTEST-RESULT $name //p" "$log")
-	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		row "$name" guest FAIL 0 1 "killed after ${vm_timeout}s (hung)"
-	elif [ $rc -ne 0 ]; then
-		row "$name" guest FAIL 0 1 "qemu exit $rc: $(tail -n 1 "$logs/$name.qemu.log")"
-	elif ! grep -q '^VMTEST-DONE' "$log"; then
-		row "$name" guest FAIL 0 1 "guest stopped before finishing"
-	fi
+	why=$(vm_guest_failure "$vm_timeout" "$log" VMTEST-DONE)
+	[ -z "$why" ] || row "$name" guest FAIL 0 1 "$why"
 
 	# every expected line must be there; a missing one is a failure
 	local expect=("${backends[@]}") t line
@@ -242,22 +168,10 @@ main() {
 	total_start=$(date +%s)
 	build_static
 	build_initramfs
-	while read -r -u 3 name glob auto backends; do
-		case $name in '' | '#'*) continue ;; esac
-		[ -n "$only" ] && [ "$only" != "$name" ] && continue
-		[ -n "$only_backends" ] && backends=${only_backends//,/ }
-		# shellcheck disable=SC2086 # one word per backend
-		run_kernel "$name" "$glob" "$auto" $backends
-	done 3<tests/vm/kernels.conf
-	[ ${#rows[@]} -gt 0 ] || die "no kernel matched${only:+ '$only'} in tests/vm/kernels.conf"
+	vm_each_kernel run_kernel
 
-	# What went wrong, from each failing guest's own console (the whole log stays on disk)
-	for name in "${failed_kernels[@]}"; do
-		echo
-		echo "== $name: failures from $logs/$name.console.log"
-		grep -E '^(FAIL |fa_exact: [0-9]+ passed|VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
-			"$logs/$name.console.log" | head -n 40 || echo "(none printed: the guest stopped early; see the log)"
-	done
+	vm_excerpts 40 '^(FAIL |fa_exact: [0-9]+ passed|VMTEST-RESULT .* FAIL)|Kernel panic|BUG:|WARNING:|Oops|auto-backend:' \
+		"${failed_kernels[@]}"
 
 	echo
 	echo "== vmtest: kernel x backend ($(($(date +%s) - total_start))s; ${kernel_secs[*]}) =="

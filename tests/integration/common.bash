@@ -34,3 +34,29 @@ fa_cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
+
+# fa_probe_backends: what this kernel offers, in flowacct's own words: `flowacct
+# --probe-backends` prints one line per backend in the order `--backend auto` tries them,
+# "NAME yes" or "NAME no REASON...". Sets probe_yes (the usable backends, in that order)
+# and probe_no ("NAME REASON..." for each other one). The tests derive what they expect
+# from it instead of assuming one machine's kernel; output that is not in that form fails.
+fa_probe_backends() {
+	local out line name verdict reason names=
+	out=$("$flowacct" --probe-backends) || fail "flowacct --probe-backends exited $?: $out"
+	echo "flowacct --probe-backends on $(uname -r):"
+	sed 's/^/  /' <<<"$out"
+	probe_yes=()
+	probe_no=()
+	while IFS= read -r line; do
+		read -r name verdict reason <<<"$line"
+		names+="${names:+ }$name"
+		case $verdict in
+		yes) [ -z "$reason" ] || fail "--probe-backends: '$line': nothing may follow yes" ;;
+		no) [ -n "$reason" ] || fail "--probe-backends: '$line' gives no reason" ;;
+		*) fail "--probe-backends: '$line' is neither 'NAME yes' nor 'NAME no REASON'" ;;
+		esac
+		if [ "$verdict" = yes ]; then probe_yes+=("$name"); else probe_no+=("$name $reason"); fi
+	done <<<"$out"
+	[ "$names" = "fentry kprobe tracepoint" ] ||
+		fail "--probe-backends lists '$names', want 'fentry kprobe tracepoint' (auto's order)"
+}
