@@ -43,7 +43,7 @@ ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(ITEST_SRCS))
 FUZZ_BIN := $(OUTPUT)/fuzz/fuzz_pktparse
 
-.PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench fuzz format-check \
+.PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench bench-scale fuzz format-check \
 	clean
 .DELETE_ON_ERROR:
 
@@ -163,6 +163,10 @@ $(BENCH_BIN): bench/empty_hook.c $(OUTPUT)/bench/empty_hook.skel.h
 
 bench: deps all $(BENCH_BIN)
 	$(Q)scripts/bench.sh
+
+# user-space cost with 10k and 100k flows (scripts/bench-scale.sh; docs/PERFORMANCE.md)
+bench-scale: deps all
+	$(Q)scripts/bench-scale.sh
 
 # The packet parser's fuzzer, long run (make test runs it for 60 s)
 fuzz: deps
