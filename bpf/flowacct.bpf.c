@@ -178,6 +178,16 @@ static __always_inline bool flow_key(struct sock *sk, __u32 pid, struct fa_flow_
 	return true;
 }
 
+/* Who moves the bytes: the uid, and the group leader's comm (the process's name; the
+ * current thread's may differ). Taken once, when a flow or an overflow row is created. */
+static __always_inline void owner_fill(__u32 *uid, char (*comm)[FA_COMM_LEN])
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	*uid = (__u32)bpf_get_current_uid_gid();
+	BPF_CORE_READ_STR_INTO(comm, task, group_leader, comm);
+}
+
 /*
  * A slot for a new flow: a returned one first, else one never used. Its counters, key
  * and owner are written while nobody can find it, then gen turns odd (an atomic add:
@@ -185,7 +195,6 @@ static __always_inline bool flow_key(struct sock *sk, __u32 pid, struct fa_flow_
  */
 static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *idx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fa_slot *s;
 
 	if (bpf_map_pop_elem(&free_slots, idx)) {
@@ -201,9 +210,7 @@ static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *
 	s->bytes[FA_DIR_RX] = s->bytes[FA_DIR_TX] = 0;
 	s->calls[FA_DIR_RX] = s->calls[FA_DIR_TX] = 0;
 	__builtin_memcpy(&s->key, key, sizeof(*key));
-	s->uid = (__u32)bpf_get_current_uid_gid();
-	/* the group leader's comm is the process's name; the current thread may differ */
-	BPF_CORE_READ_STR_INTO(&s->comm, task, group_leader, comm);
+	owner_fill(&s->uid, &s->comm);
 	__sync_fetch_and_add(&s->gen, 1);
 	return s;
 }
@@ -211,7 +218,6 @@ static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *
 /* No slot: the process's overflow row, and failing that the unattributed counters. */
 static __always_inline void account_overflow(struct fa_flow_key *key, int dir, __u64 bytes)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fa_flow_value init = {}, *v;
 	__u8 one = 1;
 
@@ -221,8 +227,7 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
 	v = bpf_map_lookup_elem(&overflow, &key->pid);
 	if (!v) {
 		/* create the row empty, then add like everyone else: no race to reason about */
-		init.uid = (__u32)bpf_get_current_uid_gid();
-		BPF_CORE_READ_STR_INTO(&init.comm, task, group_leader, comm);
+		owner_fill(&init.uid, &init.comm);
 		bpf_map_update_elem(&overflow, &key->pid, &init, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&overflow, &key->pid);
 		if (!v) {

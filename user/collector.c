@@ -99,6 +99,21 @@ static int table_grow(struct fa_collector *c)
 	return 0;
 }
 
+/* An entry's identity from the kernel's key: its 5-tuple as shown (v4-mapped as IPv4). */
+static void entry_init(struct entry *e, __u8 src, const struct fa_flow_key *k)
+{
+	e->src = src;
+	e->kkey = *k;
+	e->proc.pid = k->pid;
+	memcpy(e->tuple.laddr, k->laddr, FA_ADDR_LEN);
+	memcpy(e->tuple.raddr, k->raddr, FA_ADDR_LEN);
+	e->tuple.lport = k->lport;
+	e->tuple.rport = k->rport;
+	e->tuple.proto = k->proto;
+	e->tuple.family = k->family;
+	fa_tuple_normalize(&e->tuple);
+}
+
 static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa_flow_key *k,
 			       bool *created)
 {
@@ -115,16 +130,7 @@ static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	e->src = src;
-	e->kkey = *k;
-	e->proc.pid = k->pid;
-	memcpy(e->tuple.laddr, k->laddr, FA_ADDR_LEN);
-	memcpy(e->tuple.raddr, k->raddr, FA_ADDR_LEN);
-	e->tuple.lport = k->lport;
-	e->tuple.rport = k->rport;
-	e->tuple.proto = k->proto;
-	e->tuple.family = k->family;
-	fa_tuple_normalize(&e->tuple);
+	entry_init(e, src, k);
 	e->next = c->buckets[h];
 	c->buckets[h] = e;
 	c->nentries++;
@@ -201,22 +207,13 @@ static struct entry *slot_flow_new(const struct fa_slot *s, __u32 idx, __u32 gen
 
 	if (!e)
 		return NULL;
-	e->src = SRC_FLOW;
-	memcpy(&e->kkey, &s->key, sizeof(e->kkey));
-	e->proc.pid = e->kkey.pid;
+	entry_init(e, SRC_FLOW, &s->key);
 	e->proc.uid = s->uid;
 	memcpy(e->proc.comm, s->comm, FA_COMM_LEN);
 	if (gen_load(s) != gen) { /* handed to another flow while we read: next time */
 		free(e);
 		return NULL;
 	}
-	memcpy(e->tuple.laddr, e->kkey.laddr, FA_ADDR_LEN);
-	memcpy(e->tuple.raddr, e->kkey.raddr, FA_ADDR_LEN);
-	e->tuple.lport = e->kkey.lport;
-	e->tuple.rport = e->kkey.rport;
-	e->tuple.proto = e->kkey.proto;
-	e->tuple.family = e->kkey.family;
-	fa_tuple_normalize(&e->tuple);
 	e->slot = idx;
 	e->slot_gen = gen;
 	return e;
