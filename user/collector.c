@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * One sample, in the steps fa_collector_sample() runs in order:
- *   read_kernel()     the kernel's cumulative counters and loss counters, the packet ring's
- *   age_and_evict()   which processes have exited (asked once per pid), which rows leave
- *   compute_deltas()  this interval = this reading - the previous one
- *   join_packets()    each packet 5-tuple's counts onto the flow with that 5-tuple
- *   build_snapshot()  distinct arrays of flows, overflow rows, processes, unmatched packets
- * then sweep() frees the entries that left.
+ *   read_kernel()   loss counters, the overflow rows, the packet ring's 5-tuples
+ *   sample_flows()  one pass over the kernel's flow slots, read in place: new flows,
+ *                   this interval's deltas, which flows leave, the snapshot's flow rows
+ *   sample_rows()   the same for overflow rows and packet 5-tuples (a hash table)
+ *   join_packets()  each packet 5-tuple's counts onto the flow with that 5-tuple
+ * then fa_snapshot_aggregate() adds the rows up per process.
+ *
+ * The cost per interval is one pass over the slots and a few words of state per flow:
+ * no system call, no allocation and no sort per flow. A flow's identity is not copied:
+ * it stays in its slot, which the kernel rewrites only after we hand the slot back.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,36 +24,41 @@
 /* Under table pressure, flows of live processes idle this many intervals are removed. */
 #define IDLE_EVICT_INTERVALS 30
 
+/* What we know of one kernel slot, and of the flow that holds it. */
+struct slot_state {
+	__u32 gen; /* the slot's gen while its flow holds it; 0: no flow */
+	__u32 handed_gen; /* its gen when last handed back to the free queue (0: never) */
+	__u32 retired_at; /* the sample that retired it (0: live); read once more, then freed */
+	__u16 exited_for, idle_for;
+	__u64 prev[FA_DIR_MAX][2]; /* bytes and calls per direction at the previous sample */
+};
+
 /* Which table an entry mirrors. */
 enum entry_src {
-	SRC_FLOW, /* a slot of the kernel's flow array */
 	SRC_OVERFLOW, /* the kernel's per-process overflow map */
 	SRC_PACKETS, /* the packet ring's 5-tuple table */
 };
 
+/* An overflow row or a packet 5-tuple, in a hash table by key. */
 struct entry {
 	struct entry *next;
 	__u8 src; /* enum entry_src */
 	bool remove; /* leaves the table once this interval's snapshot is built */
-	bool retired; /* SRC_FLOW: its slot is retired; read once more, then handed back */
-	bool matched; /* SRC_PACKETS: its packets went to a flow this interval */
 	struct fa_flow_key kkey; /* the kernel map's key; for packets, the 5-tuple, pid 0 */
-	struct fa_ident proc; /* SRC_FLOW, SRC_OVERFLOW */
-	struct fa_tuple tuple; /* SRC_FLOW (normalized), SRC_PACKETS */
+	struct fa_ident proc; /* SRC_OVERFLOW */
+	struct fa_tuple tuple; /* SRC_PACKETS */
 	struct fa_counts total; /* cumulative, as last read */
 	struct fa_counts prev; /* cumulative at the previous sample */
-	struct fa_counts delta; /* this interval, packets joined in */
-	struct fa_counts joined; /* SRC_FLOW: packet totals joined onto it this interval */
+	struct fa_counts delta; /* this interval */
 	__u32 seen_gen;
-	__u32 exited_for, idle_for;
-	__u32 slot, slot_gen; /* SRC_FLOW: which slot, and its gen while this flow holds it */
-	__u32 retired_at; /* SRC_FLOW: the sample that retired the slot */
+	__u32 exited_for;
 };
 
-/* What user space knows of one kernel slot. */
-struct slot_state {
-	struct entry *e; /* the flow that holds it, or NULL */
-	__u32 handed_gen; /* its gen when last handed back to the free queue (0: never) */
+/* Whether a pid has exited, asked once per pid and sample: keys are (sample << 32 | pid). */
+struct pid_cache {
+	__u64 *keys;
+	bool *gone;
+	size_t cap, n; /* n: entries of this sample */
 };
 
 struct fa_collector {
@@ -57,9 +66,10 @@ struct fa_collector {
 	struct fa_pktring *ring;
 	struct entry **buckets; /* overflow rows and packet 5-tuples, by key */
 	size_t nbuckets, nentries;
-	struct slot_state *slots; /* flows, by slot index */
+	struct slot_state *slots; /* by slot index */
 	size_t nslots_known; /* slots[] covers this many */
-	size_t nflows; /* entries held in slots[] */
+	size_t nflows; /* live flows held in slots[] */
+	struct pid_cache pids;
 	__u32 gen;
 	int ncpus;
 	__u32 max_flows;
@@ -75,7 +85,7 @@ static size_t entry_bucket(const struct fa_collector *c, __u8 src, const struct 
 
 static int table_grow(struct fa_collector *c)
 {
-	size_t n = c->nbuckets ? c->nbuckets * 2 : 1024;
+	size_t n = c->nbuckets ? c->nbuckets * 2 : 64;
 	struct entry **b = calloc(n, sizeof(*b));
 	struct entry **old = c->buckets;
 	size_t nold = c->nbuckets;
@@ -99,19 +109,26 @@ static int table_grow(struct fa_collector *c)
 	return 0;
 }
 
-/* An entry's identity from the kernel's key: its 5-tuple as shown (v4-mapped as IPv4). */
-static void entry_init(struct entry *e, __u8 src, const struct fa_flow_key *k)
+/* A kernel key's 5-tuple as shown: v4-mapped IPv6 as IPv4. */
+static void key_tuple(const struct fa_flow_key *k, struct fa_tuple *t)
 {
-	e->src = src;
-	e->kkey = *k;
-	e->proc.pid = k->pid;
-	memcpy(e->tuple.laddr, k->laddr, FA_ADDR_LEN);
-	memcpy(e->tuple.raddr, k->raddr, FA_ADDR_LEN);
-	e->tuple.lport = k->lport;
-	e->tuple.rport = k->rport;
-	e->tuple.proto = k->proto;
-	e->tuple.family = k->family;
-	fa_tuple_normalize(&e->tuple);
+	memset(t, 0, sizeof(*t));
+	memcpy(t->laddr, k->laddr, FA_ADDR_LEN);
+	memcpy(t->raddr, k->raddr, FA_ADDR_LEN);
+	t->lport = k->lport;
+	t->rport = k->rport;
+	t->proto = k->proto;
+	t->family = k->family;
+	fa_tuple_normalize(t);
+}
+
+/* Who moved a slot's or an overflow row's bytes, as the kernel recorded it. */
+static void owner_ident(struct fa_ident *id, __u32 pid, __u32 uid, const char *comm)
+{
+	id->pid = pid;
+	id->uid = uid;
+	memcpy(id->comm, comm, FA_COMM_LEN);
+	id->comm[FA_COMM_LEN] = '\0';
 }
 
 static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa_flow_key *k,
@@ -130,7 +147,10 @@ static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
-	entry_init(e, src, k);
+	e->src = src;
+	e->kkey = *k;
+	if (src == SRC_PACKETS)
+		key_tuple(k, &e->tuple);
 	e->next = c->buckets[h];
 	c->buckets[h] = e;
 	c->nentries++;
@@ -138,14 +158,11 @@ static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa
 	return e;
 }
 
-/* The kernel's cumulative counters of one flow or overflow row. */
-static void entry_set_value(struct entry *e, const struct fa_flow_value *v, bool created)
+/* An overflow row's cumulative counters, and on creation its owner. */
+static void overflow_set_value(struct entry *e, const struct fa_flow_value *v, bool created)
 {
-	if (created) {
-		e->proc.uid = v->uid;
-		memcpy(e->proc.comm, v->comm, FA_COMM_LEN);
-		e->proc.comm[FA_COMM_LEN] = '\0';
-	}
+	if (created)
+		owner_ident(&e->proc, e->kkey.pid, v->uid, v->comm);
 	e->total.rx_bytes = v->bytes[FA_DIR_RX];
 	e->total.tx_bytes = v->bytes[FA_DIR_TX];
 	e->total.rx_calls = v->calls[FA_DIR_RX];
@@ -171,106 +188,8 @@ static int read_overflow(struct fa_collector *c)
 		e = entry_get(c, SRC_OVERFLOW, &k, &created);
 		if (!e)
 			return -ENOMEM;
-		entry_set_value(e, &v, created);
+		overflow_set_value(e, &v, created);
 		e->seen_gen = c->gen;
-	}
-	return 0;
-}
-
-static __u32 gen_load(const struct fa_slot *s)
-{
-	return __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
-}
-
-static int slots_reserve(struct fa_collector *c, size_t n)
-{
-	size_t cap = c->nslots_known ? c->nslots_known : 1024;
-	struct slot_state *v;
-
-	if (n <= c->nslots_known)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(c->slots, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memset(v + c->nslots_known, 0, (cap - c->nslots_known) * sizeof(*v));
-	c->slots = v;
-	c->nslots_known = cap;
-	return 0;
-}
-
-/* A flow seen in a slot for the first time: its identity, read between two equal gens. */
-static struct entry *slot_flow_new(const struct fa_slot *s, __u32 idx, __u32 gen)
-{
-	struct entry *e = calloc(1, sizeof(*e));
-
-	if (!e)
-		return NULL;
-	entry_init(e, SRC_FLOW, &s->key);
-	e->proc.uid = s->uid;
-	memcpy(e->proc.comm, s->comm, FA_COMM_LEN);
-	if (gen_load(s) != gen) { /* handed to another flow while we read: next time */
-		free(e);
-		return NULL;
-	}
-	e->slot = idx;
-	e->slot_gen = gen;
-	return e;
-}
-
-static void slot_read_counts(struct entry *e, const struct fa_slot *s)
-{
-	e->total.rx_bytes = __atomic_load_n(&s->bytes[FA_DIR_RX], __ATOMIC_RELAXED);
-	e->total.tx_bytes = __atomic_load_n(&s->bytes[FA_DIR_TX], __ATOMIC_RELAXED);
-	e->total.rx_calls = __atomic_load_n(&s->calls[FA_DIR_RX], __ATOMIC_RELAXED);
-	e->total.tx_calls = __atomic_load_n(&s->calls[FA_DIR_TX], __ATOMIC_RELAXED);
-}
-
-/*
- * The flow slots, read in place (they are mapped into our memory). A live slot (odd gen)
- * is a flow; one with a new gen is a new flow. A retired one (even gen) is read once more
- * a sample after its retirement, for bytes added by events that found it just before,
- * and then handed back to the kernel's free queue.
- */
-static int read_slots(struct fa_collector *c)
-{
-	size_t hw = *c->bpf->next_slot;
-	int err;
-
-	if (hw > c->bpf->nslots)
-		hw = c->bpf->nslots;
-	err = slots_reserve(c, hw);
-	if (err)
-		return err;
-	for (__u32 i = 0; i < hw; i++) {
-		const struct fa_slot *s = &c->bpf->slots[i];
-		struct slot_state *st = &c->slots[i];
-		__u32 gen = gen_load(s);
-		struct entry *e = st->e;
-
-		if (e && e->slot_gen != gen && !e->retired)
-			e->retired = true; /* retired by the kernel: a lost race for its key */
-		if (e) {
-			slot_read_counts(e, s);
-			e->seen_gen = c->gen;
-			if (e->retired && !e->retired_at)
-				e->retired_at = c->gen;
-			continue;
-		}
-		if ((gen & 1) && gen != st->handed_gen) {
-			e = slot_flow_new(s, i, gen);
-			if (!e)
-				continue;
-			st->e = e;
-			c->nflows++;
-			slot_read_counts(e, s);
-			e->seen_gen = c->gen;
-		} else if (gen && !(gen & 1) && gen != st->handed_gen) {
-			/* retired unused by the kernel, never seen live: hand it back */
-			if (!bpf_map_update_elem(c->bpf->free_fd, NULL, &i, BPF_ANY))
-				st->handed_gen = gen;
-		}
 	}
 	return 0;
 }
@@ -334,10 +253,8 @@ static int read_stats(struct fa_collector *c, __u64 *drops)
 
 static int read_kernel(struct fa_collector *c, __u64 *drops)
 {
-	int err = read_slots(c);
+	int err = read_overflow(c);
 
-	if (!err)
-		err = read_overflow(c);
 	if (!err)
 		err = read_stats(c, drops);
 	if (!err && c->ring)
@@ -345,139 +262,243 @@ static int read_kernel(struct fa_collector *c, __u64 *drops)
 	return err;
 }
 
-static bool pid_gone(__u32 pid)
+static int pids_grow(struct pid_cache *pc, __u32 gen)
 {
-	return kill(pid, 0) && errno == ESRCH;
+	size_t cap = pc->cap ? pc->cap * 2 : 256;
+	__u64 *keys = calloc(cap, sizeof(*keys));
+	bool *gone = calloc(cap, sizeof(*gone));
+
+	if (!keys || !gone) {
+		free(keys);
+		free(gone);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < pc->cap; i++) { /* this sample's answers move over */
+		size_t h;
+
+		if (pc->keys[i] >> 32 != gen)
+			continue;
+		for (h = fa_hash(&pc->keys[i], sizeof(__u64)) & (cap - 1); keys[h];
+		     h = (h + 1) & (cap - 1))
+			;
+		keys[h] = pc->keys[i];
+		gone[h] = pc->gone[i];
+	}
+	free(pc->keys);
+	free(pc->gone);
+	pc->keys = keys;
+	pc->gone = gone;
+	pc->cap = cap;
+	return 0;
+}
+
+/* Has the process exited? Asked of the kernel once per pid and sample. */
+static bool pid_gone(struct fa_collector *c, __u32 pid)
+{
+	struct pid_cache *pc = &c->pids;
+	__u64 key = (__u64)c->gen << 32 | pid;
+	size_t h;
+
+	if (pc->n * 2 >= pc->cap && pids_grow(pc, c->gen))
+		return kill(pid, 0) && errno == ESRCH; /* no memory: ask every time */
+	for (h = fa_hash(&key, sizeof(key)) & (pc->cap - 1); pc->keys[h] >> 32 == c->gen;
+	     h = (h + 1) & (pc->cap - 1))
+		if (pc->keys[h] == key)
+			return pc->gone[h];
+	pc->keys[h] = key;
+	pc->gone[h] = kill(pid, 0) && errno == ESRCH;
+	pc->n++;
+	return pc->gone[h];
+}
+
+static __u32 gen_load(const struct fa_slot *s)
+{
+	return __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+}
+
+static int slots_reserve(struct fa_collector *c, size_t n)
+{
+	size_t cap = c->nslots_known ? c->nslots_known : 1024;
+	struct slot_state *v;
+
+	if (n <= c->nslots_known)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	v = realloc(c->slots, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + c->nslots_known, 0, (cap - c->nslots_known) * sizeof(*v));
+	c->slots = v;
+	c->nslots_known = cap;
+	return 0;
+}
+
+static void slot_hand_back(struct fa_collector *c, __u32 idx, __u32 gen)
+{
+	if (!bpf_map_update_elem(c->bpf->free_fd, NULL, &idx, BPF_ANY))
+		c->slots[idx].handed_gen = gen;
 }
 
 /*
- * Takes an entry out of the kernel's tables. An overflow row: the value returned by the
- * deletion is final, so anything added since this interval's read still lands in this
- * interval. A flow: its key leaves the index and its slot is retired (gen turns even),
- * so new events find a new slot; events that found this one just before still add to
- * it, and the slot is read once more a sample later before it is handed back.
+ * Takes a flow out of the kernel's index: its key leaves the index and its slot is
+ * retired (gen turns even), so new events find a new slot; events that found this one
+ * just before still add to it, and the slot is read once more a sample later before it
+ * is handed back.
  */
-static void entry_evict(struct fa_collector *c, struct entry *e)
+static void flow_retire(struct fa_collector *c, __u32 idx)
+{
+	struct fa_slot *s = &c->bpf->slots[idx];
+
+	bpf_map_delete_elem(c->bpf->index_fd, &s->key);
+	__atomic_fetch_add(&s->gen, 1, __ATOMIC_RELEASE);
+	c->slots[idx].retired_at = c->gen;
+	c->nflows--;
+}
+
+/* Which flows leave: those of processes gone for a while, idle ones when the table is
+ * nearly full. */
+static void flow_age(struct fa_collector *c, __u32 idx, struct fa_flow *f, bool moved)
+{
+	struct slot_state *st = &c->slots[idx];
+
+	f->proc.exited = pid_gone(c, f->proc.pid);
+	st->exited_for = f->proc.exited ? st->exited_for + 1 : 0;
+	st->idle_for = moved ? 0 : st->idle_for + 1;
+	/* the process is gone, so nothing can race the retirement */
+	if (st->exited_for > FA_EXITED_LINGER)
+		flow_retire(c, idx);
+	else if (st->idle_for >= IDLE_EVICT_INTERVALS &&
+		 (__u64)c->nflows * 10 >= (__u64)c->max_flows * 9)
+		flow_retire(c, idx);
+}
+
+/*
+ * One slot, read in place. A live slot (odd gen) is a flow; one with a new gen is a new
+ * flow, whose identity (written before gen turned odd) is checked against a second
+ * reading of gen. A retired one (even gen) is read once more a sample after its
+ * retirement, for bytes added by events that found it just before, and then handed back
+ * to the kernel's free queue. Returns whether it gave a row.
+ */
+static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
+{
+	const struct fa_slot *s = &c->bpf->slots[idx];
+	struct slot_state *st = &c->slots[idx];
+	__u32 gen = gen_load(s);
+	__u64 cur[FA_DIR_MAX][2];
+	bool moved = false;
+
+	if (!st->gen) {
+		if (!gen || gen == st->handed_gen)
+			return false; /* never used, or free */
+		if (!(gen & 1)) { /* retired unused by the kernel, never seen live */
+			slot_hand_back(c, idx, gen);
+			return false;
+		}
+		memset(st, 0, sizeof(*st));
+		st->gen = gen;
+		c->nflows++;
+	} else if (gen != st->gen && !st->retired_at) {
+		st->retired_at = c->gen; /* retired by the kernel: a lost race for its key */
+		c->nflows--;
+	}
+	owner_ident(&f->proc, s->key.pid, s->uid, s->comm);
+	key_tuple(&s->key, &f->tuple);
+	if (st->gen == gen_load(s) || st->retired_at) {
+		/* identity read while the slot was ours */
+	} else {
+		st->gen = 0; /* handed to another flow while we read: next time */
+		c->nflows--;
+		return false;
+	}
+	for (int d = 0; d < FA_DIR_MAX; d++) {
+		cur[d][0] = __atomic_load_n(&s->bytes[d], __ATOMIC_RELAXED);
+		cur[d][1] = __atomic_load_n(&s->calls[d], __ATOMIC_RELAXED);
+		moved |= cur[d][0] != st->prev[d][0];
+	}
+	memset(&f->delta, 0, sizeof(f->delta));
+	memset(&f->total, 0, sizeof(f->total));
+	f->total.rx_bytes = cur[FA_DIR_RX][0];
+	f->total.rx_calls = cur[FA_DIR_RX][1];
+	f->total.tx_bytes = cur[FA_DIR_TX][0];
+	f->total.tx_calls = cur[FA_DIR_TX][1];
+	f->delta.rx_bytes = cur[FA_DIR_RX][0] - st->prev[FA_DIR_RX][0];
+	f->delta.rx_calls = cur[FA_DIR_RX][1] - st->prev[FA_DIR_RX][1];
+	f->delta.tx_bytes = cur[FA_DIR_TX][0] - st->prev[FA_DIR_TX][0];
+	f->delta.tx_calls = cur[FA_DIR_TX][1] - st->prev[FA_DIR_TX][1];
+	for (int d = 0; d < FA_DIR_MAX; d++) {
+		st->prev[d][0] = cur[d][0];
+		st->prev[d][1] = cur[d][1];
+	}
+	if (st->retired_at) {
+		f->proc.exited = pid_gone(c, f->proc.pid);
+		if (c->gen > st->retired_at) { /* the read after retirement: shown, then gone */
+			slot_hand_back(c, idx, gen_load(s));
+			st->gen = 0;
+		}
+	} else {
+		flow_age(c, idx, f, moved);
+	}
+	return true;
+}
+
+static int sample_flows(struct fa_collector *c, struct fa_snapshot *snap)
+{
+	size_t hw = *c->bpf->next_slot;
+	int err;
+
+	if (hw > c->bpf->nslots)
+		hw = c->bpf->nslots;
+	err = slots_reserve(c, hw);
+	if (err)
+		return err;
+	snap->flows = malloc((hw ? hw : 1) * sizeof(*snap->flows));
+	if (!snap->flows)
+		return -ENOMEM;
+	for (__u32 i = 0; i < hw; i++)
+		if (sample_slot(c, i, &snap->flows[snap->nflows]))
+			fa_counts_add(&snap->delta, &snap->flows[snap->nflows++].delta);
+	return 0;
+}
+
+/*
+ * Takes an overflow row out of the kernel's map. The value returned by the deletion is
+ * final, so anything added since this interval's read still lands in this interval.
+ */
+static void overflow_evict(struct fa_collector *c, struct entry *e)
 {
 	struct fa_flow_value v;
 	__u32 pid = e->kkey.pid;
 	int fd = c->bpf->overflow_fd;
 
-	if (e->src == SRC_FLOW) {
-		if (e->retired)
-			return;
-		bpf_map_delete_elem(c->bpf->index_fd, &e->kkey);
-		__atomic_fetch_add(&c->bpf->slots[e->slot].gen, 1, __ATOMIC_RELEASE);
-		e->retired = true;
-		e->retired_at = c->gen;
-		return;
-	}
 	if (!bpf_map_lookup_and_delete_elem(fd, &pid, &v) ||
 	    (!bpf_map_lookup_elem(fd, &pid, &v) && !bpf_map_delete_elem(fd, &pid)))
-		entry_set_value(e, &v, false);
+		overflow_set_value(e, &v, false);
 	e->remove = true;
 }
 
-/* A retired slot, read a sample after its retirement: its flow leaves, the slot goes back. */
-static void slot_hand_back(struct fa_collector *c, struct entry *e)
+/* Overflow rows and packet 5-tuples: which leave, their deltas, their count for the
+ * snapshot's arrays. */
+static void sample_rows(struct fa_collector *c, struct fa_snapshot *snap, size_t count[2])
 {
-	struct slot_state *st = &c->slots[e->slot];
-	__u32 gen = gen_load(&c->bpf->slots[e->slot]);
-
-	e->remove = true;
-	st->e = NULL;
-	c->nflows--;
-	if (!bpf_map_update_elem(c->bpf->free_fd, NULL, &e->slot, BPF_ANY))
-		st->handed_gen = gen;
-}
-
-/* Process rows first, by pid; packet entries (pid 0) last. */
-static int cmp_entry_pid(const void *a, const void *b)
-{
-	const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
-	bool xp = x->src == SRC_PACKETS, yp = y->src == SRC_PACKETS;
-
-	if (xp != yp)
-		return xp - yp;
-	return (x->proc.pid > y->proc.pid) - (x->proc.pid < y->proc.pid);
-}
-
-/* all[] sorted by cmp_entry_pid: whether a process is gone is asked once per pid. */
-static void age_and_evict(struct fa_collector *c, struct entry **all, size_t n)
-{
-	__u64 live_flows = 0;
-	bool gone = false, asked = false;
-	__u32 asked_pid = 0;
-
-	for (size_t i = 0; i < n; i++)
-		live_flows += all[i]->src == SRC_FLOW && !all[i]->retired;
-	for (size_t i = 0; i < n; i++) {
-		struct entry *e = all[i];
-
-		e->matched = false;
-		memset(&e->joined, 0, sizeof(e->joined));
-		if (e->src == SRC_PACKETS)
-			continue;
-		if (e->seen_gen != c->gen) { /* gone from the kernel map: nothing more to count */
-			e->remove = true;
-			continue;
+	count[SRC_OVERFLOW] = count[SRC_PACKETS] = 0;
+	for (size_t b = 0; b < c->nbuckets; b++)
+		for (struct entry *e = c->buckets[b]; e; e = e->next) {
+			if (e->src == SRC_OVERFLOW) {
+				if (e->seen_gen != c->gen) { /* gone from the kernel map */
+					e->remove = true;
+					continue;
+				}
+				e->proc.exited = pid_gone(c, e->proc.pid);
+				e->exited_for = e->proc.exited ? e->exited_for + 1 : 0;
+				if (e->exited_for > FA_EXITED_LINGER)
+					overflow_evict(c, e);
+			}
+			fa_counts_sub(&e->delta, &e->total, &e->prev);
+			e->prev = e->total;
+			fa_counts_add(&snap->delta, &e->delta);
+			count[e->src]++;
 		}
-		if (e->retired) { /* read once more a sample after retirement: now it goes */
-			if (c->gen > e->retired_at)
-				slot_hand_back(c, e);
-			continue;
-		}
-		if (!asked || asked_pid != e->proc.pid) { /* the first entry of this pid */
-			gone = pid_gone(e->proc.pid);
-			asked = true;
-			asked_pid = e->proc.pid;
-		}
-		e->proc.exited = gone;
-		e->exited_for = gone ? e->exited_for + 1 : 0;
-		/* the process is gone, so nothing can race the deletion */
-		if (e->exited_for > FA_EXITED_LINGER)
-			entry_evict(c, e);
-		else if (e->src == SRC_FLOW && e->idle_for >= IDLE_EVICT_INTERVALS &&
-			 live_flows * 10 >= (__u64)c->max_flows * 9)
-			entry_evict(c, e);
-	}
-}
-
-static bool counts_zero(const struct fa_counts *a)
-{
-	static const struct fa_counts zero;
-
-	return !memcmp(a, &zero, sizeof(zero));
-}
-
-static void compute_deltas(struct fa_collector *c, struct entry **all, size_t n,
-			   struct fa_snapshot *snap)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct entry *e = all[i];
-
-		fa_counts_sub(&e->delta, &e->total, &e->prev);
-		e->prev = e->total;
-		e->idle_for = counts_zero(&e->delta) ? e->idle_for + 1 : 0;
-		fa_counts_add(&snap->delta, &e->delta);
-	}
-	/* unattributed bytes: in no row, but in the totals */
-	snap->delta.rx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_RX_BYTES] -
-				c->stats_prev[FA_STAT_UNATTRIBUTED_RX_BYTES];
-	snap->delta.tx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_TX_BYTES] -
-				c->stats_prev[FA_STAT_UNATTRIBUTED_TX_BYTES];
-	memcpy(c->stats_prev, snap->drops, sizeof(c->stats_prev));
-	fa_counts_add(&c->grand, &snap->delta);
-	snap->total = c->grand;
-}
-
-/* By 5-tuple, then pid */
-static int cmp_entry_tuple(const void *a, const void *b)
-{
-	const struct entry *x = *(struct entry *const *)a, *y = *(struct entry *const *)b;
-	int c = fa_tuple_cmp(&x->tuple, &y->tuple);
-
-	return c ? c : (x->proc.pid > y->proc.pid) - (x->proc.pid < y->proc.pid);
 }
 
 static void counts_add_packets(struct fa_counts *dst, const struct fa_counts *src)
@@ -488,108 +509,105 @@ static void counts_add_packets(struct fa_counts *dst, const struct fa_counts *sr
 	dst->tx_wire_bytes += src->tx_wire_bytes;
 }
 
-/*
- * Gives each packet 5-tuple's counts to the flow with the same 5-tuple (lowest pid). A
- * flow's packet totals are rebuilt from the packet table every interval, never summed
- * across intervals.
- */
-static int join_packets(struct entry **all, size_t n)
+/* The flow a packet 5-tuple belongs to: an open-addressing table of flow indexes by
+ * 5-tuple, the lowest pid kept where several processes share one. */
+struct tuple_index {
+	__u32 *idx; /* flow index + 1; 0: empty */
+	size_t mask;
+};
+
+static int tuple_index_build(struct tuple_index *ti, const struct fa_snapshot *snap)
 {
-	struct entry **flows = malloc((n ? n : 1) * sizeof(*flows));
-	size_t nf = 0;
+	size_t cap = 64;
 
-	if (!flows)
+	while (cap < snap->nflows * 2)
+		cap *= 2;
+	ti->idx = calloc(cap, sizeof(*ti->idx));
+	if (!ti->idx)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (all[i]->src == SRC_FLOW)
-			flows[nf++] = all[i];
-	qsort(flows, nf, sizeof(*flows), cmp_entry_tuple);
-	for (size_t i = 0; i < n; i++) {
-		struct entry *p = all[i];
-		size_t lo = 0, hi = nf;
+	ti->mask = cap - 1;
+	for (size_t i = 0; i < snap->nflows; i++) {
+		const struct fa_flow *f = &snap->flows[i];
+		size_t h = fa_hash(&f->tuple, sizeof(f->tuple)) & ti->mask;
 
-		if (p->src != SRC_PACKETS)
-			continue;
-		while (lo < hi) { /* first flow whose tuple is >= the packet's */
-			size_t mid = (lo + hi) / 2;
+		for (; ti->idx[h]; h = (h + 1) & ti->mask) {
+			struct fa_flow *o = &snap->flows[ti->idx[h] - 1];
 
-			if (fa_tuple_cmp(&flows[mid]->tuple, &p->tuple) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
+			if (!fa_tuple_cmp(&o->tuple, &f->tuple))
+				break;
 		}
-		p->matched = lo < nf && !fa_tuple_cmp(&flows[lo]->tuple, &p->tuple);
-		if (!p->matched)
-			continue;
-		counts_add_packets(&flows[lo]->delta, &p->delta);
-		counts_add_packets(&flows[lo]->joined, &p->total);
+		if (!ti->idx[h] || snap->flows[ti->idx[h] - 1].proc.pid > f->proc.pid)
+			ti->idx[h] = i + 1;
 	}
-	free(flows);
 	return 0;
 }
 
-/* Counts of each kind of entry, to size the snapshot's arrays. */
-static void count_sources(struct entry **all, size_t n, size_t count[3])
+static struct fa_flow *tuple_index_find(const struct tuple_index *ti, struct fa_snapshot *snap,
+					const struct fa_tuple *t)
 {
-	count[SRC_FLOW] = count[SRC_OVERFLOW] = count[SRC_PACKETS] = 0;
-	for (size_t i = 0; i < n; i++)
-		count[all[i]->src]++;
+	for (size_t h = fa_hash(t, sizeof(*t)) & ti->mask; ti->idx[h]; h = (h + 1) & ti->mask)
+		if (!fa_tuple_cmp(&snap->flows[ti->idx[h] - 1].tuple, t))
+			return &snap->flows[ti->idx[h] - 1];
+	return NULL;
 }
 
-static int build_snapshot(struct entry **all, size_t n, struct fa_snapshot *snap)
+/*
+ * Gives each packet 5-tuple's counts to the flow with the same 5-tuple (lowest pid); the
+ * rest are unmatched rows. A flow's packet totals are rebuilt from the packet table every
+ * interval, never summed across intervals.
+ */
+static int join_packets(struct fa_collector *c, struct fa_snapshot *snap)
 {
-	size_t count[3];
+	struct tuple_index ti = {};
+	int err = tuple_index_build(&ti, snap);
 
-	count_sources(all, n, count);
-	snap->flows = calloc(count[SRC_FLOW] ? count[SRC_FLOW] : 1, sizeof(*snap->flows));
+	if (err)
+		return err;
+	for (size_t b = 0; b < c->nbuckets; b++)
+		for (struct entry *e = c->buckets[b]; e; e = e->next) {
+			struct fa_flow *f;
+			struct fa_unmatched *u;
+
+			if (e->src != SRC_PACKETS)
+				continue;
+			f = tuple_index_find(&ti, snap, &e->tuple);
+			if (f) {
+				counts_add_packets(&f->delta, &e->delta);
+				counts_add_packets(&f->total, &e->total);
+				continue;
+			}
+			u = &snap->unmatched[snap->nunmatched++];
+			u->tuple = e->tuple;
+			u->delta = e->delta;
+			u->total = e->total;
+		}
+	free(ti.idx);
+	return 0;
+}
+
+static int build_rows(struct fa_collector *c, struct fa_snapshot *snap, const size_t count[2])
+{
 	snap->overflow =
 		calloc(count[SRC_OVERFLOW] ? count[SRC_OVERFLOW] : 1, sizeof(*snap->overflow));
 	snap->unmatched =
 		calloc(count[SRC_PACKETS] ? count[SRC_PACKETS] : 1, sizeof(*snap->unmatched));
-	if (!snap->flows || !snap->overflow || !snap->unmatched)
+	if (!snap->overflow || !snap->unmatched)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct entry *e = all[i];
+	for (size_t b = 0; b < c->nbuckets; b++)
+		for (struct entry *e = c->buckets[b]; e; e = e->next)
+			if (e->src == SRC_OVERFLOW) {
+				struct fa_overflow *o = &snap->overflow[snap->noverflow++];
 
-		switch (e->src) {
-		case SRC_FLOW: {
-			struct fa_flow *f = &snap->flows[snap->nflows++];
-
-			f->proc = e->proc;
-			f->tuple = e->tuple;
-			f->delta = e->delta;
-			f->total = e->total;
-			counts_add_packets(&f->total, &e->joined);
-			break;
-		}
-		case SRC_OVERFLOW: {
-			struct fa_overflow *o = &snap->overflow[snap->noverflow++];
-
-			o->proc = e->proc;
-			o->delta = e->delta;
-			o->total = e->total;
-			break;
-		}
-		case SRC_PACKETS:
-			if (!e->matched) {
-				struct fa_unmatched *u = &snap->unmatched[snap->nunmatched++];
-
-				u->tuple = e->tuple;
-				u->delta = e->delta;
-				u->total = e->total;
+				o->proc = e->proc;
+				o->delta = e->delta;
+				o->total = e->total;
 			}
-			break;
-		}
-	}
-	return fa_snapshot_aggregate(snap);
+	return c->ring ? join_packets(c, snap) : 0;
 }
 
-/* The entries that leave: shown one last time in this snapshot, now dropped. */
-static void sweep(struct fa_collector *c, struct entry **all, size_t n)
+/* The rows that leave: shown one last time in this snapshot, now dropped. */
+static void sweep(struct fa_collector *c)
 {
-	for (size_t i = 0; i < n; i++)
-		if (all[i]->src == SRC_FLOW && all[i]->remove)
-			free(all[i]);
 	for (size_t b = 0; b < c->nbuckets; b++) {
 		struct entry **pp = &c->buckets[b];
 
@@ -612,15 +630,27 @@ static double ts_diff(const struct timespec *a, const struct timespec *b)
 	return (a->tv_sec - b->tv_sec) + (a->tv_nsec - b->tv_nsec) / 1e9;
 }
 
+/* Unattributed bytes are in no row, but in the totals. */
+static void add_unattributed(struct fa_collector *c, struct fa_snapshot *snap)
+{
+	snap->delta.rx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_RX_BYTES] -
+				c->stats_prev[FA_STAT_UNATTRIBUTED_RX_BYTES];
+	snap->delta.tx_bytes += snap->drops[FA_DROP_UNATTRIBUTED_TX_BYTES] -
+				c->stats_prev[FA_STAT_UNATTRIBUTED_TX_BYTES];
+	memcpy(c->stats_prev, snap->drops, sizeof(c->stats_prev));
+	fa_counts_add(&c->grand, &snap->delta);
+	snap->total = c->grand;
+}
+
 int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *snap)
 {
-	struct entry **all = NULL;
 	struct timespec now;
-	size_t n = 0;
+	size_t count[2];
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
 	c->gen++;
+	c->pids.n = 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	clock_gettime(CLOCK_REALTIME, &snap->ts);
 	snap->interval_s = ts_diff(&now, &c->last);
@@ -630,29 +660,18 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	snap->packets = c->ring != NULL;
 
 	err = read_kernel(c, snap->drops);
+	if (!err)
+		err = sample_flows(c, snap);
+	if (!err) {
+		sample_rows(c, snap, count);
+		add_unattributed(c, snap);
+		err = build_rows(c, snap, count);
+	}
+	if (!err)
+		err = fa_snapshot_aggregate(snap);
+	sweep(c);
 	if (err)
-		return err;
-	all = malloc((c->nentries + c->nflows + 1) * sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (size_t b = 0; b < c->nbuckets; b++)
-		for (struct entry *e = c->buckets[b]; e; e = e->next)
-			all[n++] = e;
-	for (size_t i = 0; i < c->nslots_known; i++)
-		if (c->slots[i].e)
-			all[n++] = c->slots[i].e;
-	qsort(all, n, sizeof(*all), cmp_entry_pid);
-
-	age_and_evict(c, all, n);
-	compute_deltas(c, all, n, snap);
-	err = c->ring ? join_packets(all, n) : 0;
-	if (!err)
-		err = build_snapshot(all, n, snap);
-	if (!err)
-		sweep(c, all, n);
-	else
 		fa_snapshot_free(snap);
-	free(all);
 	return err;
 }
 
@@ -687,8 +706,8 @@ void fa_collector_free(struct fa_collector *c)
 		}
 	}
 	free(c->buckets);
-	for (size_t i = 0; i < c->nslots_known; i++)
-		free(c->slots[i].e);
 	free(c->slots);
+	free(c->pids.keys);
+	free(c->pids.gone);
 	free(c);
 }

@@ -84,14 +84,16 @@ struct app {
 static int app_tick(struct app *app, bool final)
 {
 	struct fa_snapshot snap;
-	int err = fa_collector_sample(app->collector, final, &snap);
+	int err;
+
+	if (app->tui)
+		fa_tui_release(app->tui);
+	err = fa_collector_sample(app->collector, final, &snap);
 
 	if (err) {
 		fa_log("reading the kernel's counters failed: %s", strerror(-err));
 		return err;
 	}
-	if (app->tui)
-		fa_tui_update(app->tui, &snap);
 	for (int i = 0; i < app->noutputs; i++) {
 		int e = app->outputs[i]->emit(app->outputs[i], &snap);
 
@@ -106,6 +108,8 @@ static int app_tick(struct app *app, bool final)
 		}
 		app->failing[i] = e != 0;
 	}
+	if (app->tui) /* last: it keeps the snapshot */
+		fa_tui_update(app->tui, &snap);
 	fa_snapshot_free(&snap);
 	return err;
 }

@@ -104,5 +104,6 @@ struct fa_output *fa_text_open(FILE *f, const struct fa_view_opts *view, int row
 	t->view = *view;
 	t->view.active_only = true;
 	t->rows = rows;
+	t->view.top = rows > 0 ? (size_t)rows : 0;
 	return &t->base;
 }

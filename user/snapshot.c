@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "snapshot.h"
+#include "util.h"
 
 enum fa_part fa_part_of(__u8 proto)
 {
@@ -14,13 +15,6 @@ static int cmp_pid(const void *a, const void *b)
 	__u32 x = ((const struct fa_proc *)a)->proc.pid, y = ((const struct fa_proc *)b)->proc.pid;
 
 	return (x > y) - (x < y);
-}
-
-static struct fa_proc *proc_find(struct fa_proc *procs, size_t n, __u32 pid)
-{
-	struct fa_proc key = { .proc.pid = pid };
-
-	return bsearch(&key, procs, n, sizeof(*procs), cmp_pid);
 }
 
 /* A process row's identity: the first row's, a name from any row that has one. */
@@ -42,41 +36,93 @@ static void proc_add(struct fa_proc *p, const struct fa_ident *id, enum fa_part 
 	fa_counts_add(&p->total, total);
 }
 
+/* The processes being summed, and an open-addressing index of them by pid. */
+struct proc_sum {
+	struct fa_proc *procs;
+	size_t n, cap;
+	__u32 *index; /* procs index + 1; 0: empty */
+	size_t mask;
+};
+
+static int proc_sum_grow(struct proc_sum *ps)
+{
+	size_t cap = ps->cap ? ps->cap * 2 : 64;
+	struct fa_proc *procs = realloc(ps->procs, cap * sizeof(*procs));
+	__u32 *index = calloc(cap * 2, sizeof(*index));
+
+	if (procs)
+		ps->procs = procs;
+	if (!procs || !index) {
+		free(index);
+		return -ENOMEM;
+	}
+	free(ps->index);
+	ps->index = index;
+	ps->cap = cap;
+	ps->mask = cap * 2 - 1;
+	for (size_t i = 0; i < ps->n; i++) {
+		__u32 pid = procs[i].proc.pid;
+		size_t h = fa_hash(&pid, sizeof(pid)) & ps->mask;
+
+		while (index[h])
+			h = (h + 1) & ps->mask;
+		index[h] = i + 1;
+	}
+	return 0;
+}
+
+static struct fa_proc *proc_get(struct proc_sum *ps, __u32 pid)
+{
+	size_t h;
+
+	if (ps->n == ps->cap && proc_sum_grow(ps))
+		return NULL;
+	for (h = fa_hash(&pid, sizeof(pid)) & ps->mask; ps->index[h]; h = (h + 1) & ps->mask)
+		if (ps->procs[ps->index[h] - 1].proc.pid == pid)
+			return &ps->procs[ps->index[h] - 1];
+	ps->index[h] = ++ps->n;
+	memset(&ps->procs[ps->n - 1], 0, sizeof(ps->procs[0]));
+	ps->procs[ps->n - 1].proc.pid = pid;
+	return &ps->procs[ps->n - 1];
+}
+
 int fa_snapshot_aggregate(struct fa_snapshot *snap)
 {
-	size_t cap = snap->nflows + snap->noverflow, n = 0;
-	struct fa_proc *procs = calloc(cap ? cap : 1, sizeof(*procs));
+	struct proc_sum ps = {};
+	int err = 0;
 
-	if (!procs)
-		return -ENOMEM;
-	/* the distinct pids first, sorted, then every row added to its own */
-	for (size_t i = 0; i < snap->nflows; i++)
-		procs[n++].proc.pid = snap->flows[i].proc.pid;
-	for (size_t i = 0; i < snap->noverflow; i++)
-		procs[n++].proc.pid = snap->overflow[i].proc.pid;
-	qsort(procs, n, sizeof(*procs), cmp_pid);
-	cap = n;
-	n = 0;
-	for (size_t i = 0; i < cap; i++)
-		if (!n || procs[n - 1].proc.pid != procs[i].proc.pid)
-			procs[n++].proc.pid = procs[i].proc.pid;
-	for (size_t i = 0; i < snap->nflows; i++) {
+	for (size_t i = 0; i < snap->nflows && !err; i++) {
 		const struct fa_flow *f = &snap->flows[i];
-		struct fa_proc *p = proc_find(procs, n, f->proc.pid);
+		struct fa_proc *p = proc_get(&ps, f->proc.pid);
 
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
 		proc_add(p, &f->proc, fa_part_of(f->tuple.proto), &f->delta, &f->total);
 		p->nflows++;
 	}
-	for (size_t i = 0; i < snap->noverflow; i++) {
+	for (size_t i = 0; i < snap->noverflow && !err; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
+		struct fa_proc *p = proc_get(&ps, o->proc.pid);
 
-		proc_add(proc_find(procs, n, o->proc.pid), &o->proc, FA_PART_OVERFLOW, &o->delta,
-			 &o->total);
+		if (!p) {
+			err = -ENOMEM;
+			break;
+		}
+		proc_add(p, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total);
 	}
+	free(ps.index);
+	if (err) {
+		free(ps.procs);
+		return err;
+	}
+	if (ps.n)
+		qsort(ps.procs, ps.n, sizeof(*ps.procs), cmp_pid);
 	free(snap->procs);
-	snap->procs = procs;
-	snap->nprocs = n;
-	return 0;
+	snap->procs = ps.procs ? ps.procs : calloc(1, sizeof(*ps.procs));
+	snap->nprocs = ps.n;
+	return snap->procs ? 0 : -ENOMEM;
 }
 
 void fa_snapshot_free(struct fa_snapshot *snap)

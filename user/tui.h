@@ -26,8 +26,12 @@ struct fa_err;
 int fa_tui_open(const struct fa_tui_opts *opts, struct fa_tui **out, struct fa_err *err);
 /* The fd to poll for input: ready on a key or a terminal resize. */
 int fa_tui_fd(const struct fa_tui *tui);
-/* New data. Kept even while paused; drawn unless paused. Copies what it keeps. */
-void fa_tui_update(struct fa_tui *tui, const struct fa_snapshot *snap);
+/* New data. Kept even while paused; drawn unless paused. Takes the snapshot's arrays:
+ * *snap is left empty. */
+void fa_tui_update(struct fa_tui *tui, struct fa_snapshot *snap);
+/* Called before the next snapshot is built: unless paused, the one shown is freed so the
+ * next reuses its memory (at 100k flows, 20 MB). Nothing is drawn until the update. */
+void fa_tui_release(struct fa_tui *tui);
 /* Input is ready on fa_tui_fd(): handle every pending key (and KEY_RESIZE). */
 enum fa_tui_action fa_tui_input(struct fa_tui *tui);
 double fa_tui_interval(const struct fa_tui *tui);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,32 +86,14 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 {
 	const struct fa_view_row *x = a, *y = b;
 	const struct fa_view_opts *opts = arg;
-	int c = 0;
+	int c = cmp_u64_desc(x->sort_key[0], y->sort_key[0]);
 
-	switch (opts->sort) {
-	case FA_SORT_RX:
-		c = cmp_u64_desc(x->delta->rx_bytes, y->delta->rx_bytes);
-		break;
-	case FA_SORT_TX:
-		c = cmp_u64_desc(x->delta->tx_bytes, y->delta->tx_bytes);
-		break;
-	case FA_SORT_TOTAL:
-	case FA_SORT_MAX:
-		c = cmp_u64_desc(x->delta->rx_bytes + x->delta->tx_bytes,
-				 y->delta->rx_bytes + y->delta->tx_bytes);
-		break;
-	case FA_SORT_PID:
-		c = -cmp_u64_desc(row_pid(x), row_pid(y));
-		break;
-	case FA_SORT_COMM:
+	if (!c && opts->sort == FA_SORT_COMM)
 		c = strncmp(x->proc ? x->proc->comm : "", y->proc ? y->proc->comm : "",
 			    sizeof(x->proc->comm));
-		break;
-	}
 	/* ties: the bigger talker since start first, then a stable order by identity */
 	if (!c)
-		c = cmp_u64_desc(x->total->rx_bytes + x->total->tx_bytes,
-				 y->total->rx_bytes + y->total->tx_bytes);
+		c = cmp_u64_desc(x->sort_key[1], y->sort_key[1]);
 	if (!c)
 		c = -cmp_u64_desc(row_pid(x), row_pid(y));
 	if (!c && x->tuple && y->tuple)
@@ -118,6 +101,78 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 	if (!c)
 		c = (!!x->tuple - !!y->tuple);
 	return opts->reverse ? -c : c;
+}
+
+/* The row's sort keys, largest first: the sorted column's value, then the total since start. */
+static void set_sort_key(struct fa_view_row *r, enum fa_sort sort)
+{
+	const struct fa_counts *d = r->delta;
+
+	switch (sort) {
+	case FA_SORT_RX:
+		r->sort_key[0] = d->rx_bytes;
+		break;
+	case FA_SORT_TX:
+		r->sort_key[0] = d->tx_bytes;
+		break;
+	case FA_SORT_PID: /* ascending */
+		r->sort_key[0] = UINT64_MAX - row_pid(r);
+		break;
+	case FA_SORT_COMM: /* compared as text */
+		r->sort_key[0] = 0;
+		break;
+	case FA_SORT_TOTAL:
+	case FA_SORT_MAX:
+		r->sort_key[0] = d->rx_bytes + d->tx_bytes;
+		break;
+	}
+	r->sort_key[1] = r->total->rx_bytes + r->total->tx_bytes;
+}
+
+static void row_swap(struct fa_view_row *a, struct fa_view_row *b)
+{
+	struct fa_view_row t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Restores the heap below i: rows[0] is the one that sorts last among rows[0..k). */
+static void sift_down(struct fa_view_row *rows, size_t k, size_t i, const struct fa_view_opts *o)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < k && cmp_rows(&rows[l], &rows[m], (void *)o) > 0)
+			m = l;
+		if (r < k && cmp_rows(&rows[r], &rows[m], (void *)o) > 0)
+			m = r;
+		if (m == i)
+			return;
+		row_swap(&rows[i], &rows[m]);
+		i = m;
+	}
+}
+
+/*
+ * Puts the opts->top first rows of the order in front, in order: a heap of the best `top`
+ * seen so far, n log(top) comparisons instead of a full n log(n) sort.
+ */
+static void sort_top(struct fa_view_row *rows, size_t n, const struct fa_view_opts *o)
+{
+	size_t k = o->top;
+
+	if (k && k < n) {
+		for (size_t i = k / 2; i-- > 0;)
+			sift_down(rows, k, i, o);
+		for (size_t i = k; i < n; i++)
+			if (cmp_rows(&rows[i], &rows[0], (void *)o) < 0) {
+				row_swap(&rows[i], &rows[0]);
+				sift_down(rows, k, 0, o);
+			}
+		n = k;
+	}
+	qsort_r(rows, n, sizeof(*rows), cmp_rows, (void *)o);
 }
 
 struct builder {
@@ -130,7 +185,8 @@ static void add(struct builder *b, const struct fa_view_row *r)
 {
 	if (b->opts->active_only && !fa_counts_moved(r->delta))
 		return;
-	b->rows[b->n++] = *r;
+	b->rows[b->n] = *r;
+	set_sort_key(&b->rows[b->n++], b->opts->sort);
 }
 
 static int build_flows(const struct fa_snapshot *snap, struct builder *b)
@@ -204,7 +260,7 @@ int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opt
 		free(b.rows);
 		return err;
 	}
-	qsort_r(b.rows, b.n, sizeof(*b.rows), cmp_rows, (void *)opts);
+	sort_top(b.rows, b.n, opts);
 	*out = b.rows;
 	*n = b.n;
 	return 0;

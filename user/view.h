@@ -28,6 +28,9 @@ struct fa_view_opts {
 	bool reverse; /* ascending where the default is descending, and the other way */
 	bool active_only; /* only rows that moved bytes or packets this interval */
 	const char *filter; /* substring over escaped comm, addresses and ports; NULL: all */
+	size_t top; /* only the first `top` rows are needed in order (0: all); the rest follow
+		     * unordered, so a screen or a -r table of 100k flows sorts only what it shows
+		     */
 };
 
 extern const char *const fa_sort_names[FA_SORT_MAX]; /* "rx", "tx", "total", "pid", "comm" */
@@ -44,9 +47,11 @@ struct fa_view_row {
 	const char *label; /* without tuple: "(overflow)"; NULL for a process */
 	__u32 nflows; /* process rows: their flows */
 	const struct fa_counts *delta, *total;
+	__u64 sort_key[2]; /* set by fa_view_build: sorting 100k rows reads no snapshot */
 };
 
-/* Builds the rows to show, in order, into a newly allocated array. 0 or -ENOMEM. */
+/* Builds the rows to show, in order (see opts->top), into a newly allocated array; *n counts
+ * them all. 0 or -ENOMEM. */
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
 		  struct fa_view_row **out, size_t *n);
 

@@ -97,8 +97,7 @@ static struct fa_snapshot mksnap(struct fa_flow *flows, size_t nflows, struct fa
 
 static void test_view_sort_keys(void **state)
 {
-	struct fa_flow flows[] = { mkflow(30, "curl", 1000, 5, 100),
-				   mkflow(10, "apt", 1001, 50, 1),
+	struct fa_flow flows[] = { mkflow(30, "curl", 1000, 5, 100), mkflow(10, "apt", 1001, 50, 1),
 				   mkflow(20, "zsh", 1002, 1, 1000) };
 	struct fa_snapshot snap = mksnap(flows, 3, NULL, 0);
 	struct fa_view_opts o = {};
@@ -109,9 +108,9 @@ static void test_view_sort_keys(void **state)
 		bool reverse;
 		__u32 order[3];
 	} cases[] = {
-		{ FA_SORT_RX, false, { 10, 30, 20 } },	 { FA_SORT_TX, false, { 20, 30, 10 } },
+		{ FA_SORT_RX, false, { 10, 30, 20 } },	  { FA_SORT_TX, false, { 20, 30, 10 } },
 		{ FA_SORT_TOTAL, false, { 20, 30, 10 } }, { FA_SORT_PID, false, { 10, 20, 30 } },
-		{ FA_SORT_COMM, false, { 10, 30, 20 } },	 { FA_SORT_PID, true, { 30, 20, 10 } },
+		{ FA_SORT_COMM, false, { 10, 30, 20 } },  { FA_SORT_PID, true, { 30, 20, 10 } },
 	};
 
 	(void)state;
@@ -127,13 +126,47 @@ static void test_view_sort_keys(void **state)
 	free(snap.procs);
 }
 
+/* A table that shows its first rows only: exactly those of the full sort, in order. */
+static void test_view_top_rows_match_full_sort(void **state)
+{
+	enum { NF = 997 };
+	struct fa_flow *flows = calloc(NF, sizeof(*flows));
+	struct fa_snapshot snap;
+	struct fa_view_row *all, *top;
+	size_t n, nt;
+	static const size_t tops[] = { 1, 10, 45, 996, 997, 5000 };
+
+	(void)state;
+	assert_non_null(flows);
+	srand(7);
+	for (size_t i = 0; i < NF; i++) /* few distinct values: many ties to break */
+		flows[i] = mkflow(1 + rand() % 50, i % 3 ? "a" : "b", 1000 + i, rand() % 20,
+				  rand() % 20);
+	snap = mksnap(flows, NF, NULL, 0);
+	for (int sort = 0; sort < FA_SORT_MAX; sort++)
+		for (size_t t = 0; t < ARRAY_SIZE(tops); t++) {
+			struct fa_view_opts o = { .sort = sort, .reverse = t % 2 };
+
+			assert_int_equal(fa_view_build(&snap, &o, &all, &n), 0);
+			o.top = tops[t];
+			assert_int_equal(fa_view_build(&snap, &o, &top, &nt), 0);
+			assert_int_equal(nt, NF); /* every row is still counted */
+			for (size_t i = 0; i < tops[t] && i < n; i++)
+				assert_ptr_equal(top[i].delta, all[i].delta);
+			free(all);
+			free(top);
+		}
+	free(snap.procs);
+	free(flows);
+}
+
 static void test_processes_add_up_flows_and_overflow(void **state)
 {
 	struct fa_flow flows[] = { mkflow(7, "nginx", 1, 100, 200), mkflow(8, "curl", 2, 1, 2),
 				   mkflow(7, "nginx", 3, 1000, 2000) };
-	struct fa_overflow ov[] = { { .proc = { .pid = 7 },
-				      .delta = { .rx_bytes = 5 },
-				      .total = { .rx_bytes = 55 } } };
+	struct fa_overflow ov[] = {
+		{ .proc = { .pid = 7 }, .delta = { .rx_bytes = 5 }, .total = { .rx_bytes = 55 } }
+	};
 	struct fa_snapshot snap;
 	struct fa_view_opts o = { .group = FA_GROUP_PROCESS, .sort = FA_SORT_PID };
 	struct fa_view_row *out;
@@ -299,11 +332,13 @@ static void test_cli_options(void **state)
 	assert_true(cfg.json && cfg.kernel.npids == 2 && cfg.pids[0] == 12 && cfg.pids[1] == 34);
 	assert_int_equal(cfg.kernel.want, FA_WANT_IPV6 | FA_WANT_UDP);
 	assert_true(cfg.view.group == FA_GROUP_PROCESS && cfg.view.sort == FA_SORT_RX);
-	assert_true(cfg.rows == 5 && cfg.kernel.backend == FA_BACKEND_KPROBE && cfg.kernel.max_flows == 64);
+	assert_true(cfg.rows == 5 && cfg.kernel.backend == FA_BACKEND_KPROBE &&
+		    cfg.kernel.max_flows == 64);
 	assert_true(cfg.interval_s == 0.5 && cfg.count == 7);
 	assert_int_equal(parse(&cfg, &err, "--packets=eth0", "--tpacket-version", "2", NULL),
 			 FA_CLI_RUN);
-	assert_true(cfg.packets && !strcmp(cfg.ring.ifname, "eth0") && cfg.ring.tpacket_version == 2);
+	assert_true(cfg.packets && !strcmp(cfg.ring.ifname, "eth0") &&
+		    cfg.ring.tpacket_version == 2);
 	assert_int_equal(parse(&cfg, &err, "--packets", NULL), FA_CLI_RUN);
 	assert_true(cfg.packets && cfg.ring.ifname == NULL && cfg.ring.tpacket_version == 3);
 }
@@ -351,16 +386,17 @@ static void test_json_render_fields_and_escaping(void **state)
 	assert_non_null(root);
 	assert_string_equal(json_string_value(json_object_get(root, "ts")),
 			    "2023-11-14T22:13:20.123Z");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "drops"),
-							     "flows_dropped")), 3);
+	assert_int_equal(json_integer_value(
+				 json_object_get(json_object_get(root, "drops"), "flows_dropped")),
+			 3);
 	assert_int_equal(json_object_size(json_object_get(root, "drops")), FA_DROP_MAX);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "totals"),
-							     "rx_bytes_total")), 9);
+							    "rx_bytes_total")),
+			 9);
 	assert_int_equal(json_integer_value(json_object_get(root, "nflows")), 1);
 	assert_int_equal(json_integer_value(json_object_get(root, "nprocs")), 1);
 	f = json_array_get(json_object_get(root, "flows"), 0);
-	assert_string_equal(json_string_value(json_object_get(f, "comm")),
-			    "ev\\x1b]0;x\\x07\"il");
+	assert_string_equal(json_string_value(json_object_get(f, "comm")), "ev\\x1b]0;x\\x07\"il");
 	assert_string_equal(json_string_value(json_object_get(f, "laddr")), "127.0.0.1");
 	assert_int_equal(json_integer_value(json_object_get(f, "lport")), 1234);
 	assert_int_equal(json_integer_value(json_object_get(f, "rx_bytes_total")), 100);
@@ -380,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_fmt_endpoint_families),
 		cmocka_unit_test(test_escape_hostile_bytes),
 		cmocka_unit_test(test_view_sort_keys),
+		cmocka_unit_test(test_view_top_rows_match_full_sort),
 		cmocka_unit_test(test_processes_add_up_flows_and_overflow),
 		cmocka_unit_test(test_view_filter_and_active),
 		cmocka_unit_test(test_unmatched_packets_are_no_process),
