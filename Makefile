@@ -16,13 +16,16 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -DFA_VERSION='
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf
 
-LIBS := -lbpf -lelf -lz -ljansson -lncursesw -ltinfo -lpthread
+# yajl writes every JSON output; jansson only parses JSON, in tests (TEST_JSON_LIBS).
+# Debian names yajl's static archive libyajl_s.a, which -lyajl does not find.
+LIBS := -lbpf -lelf -lz -lncursesw -ltinfo -lpthread
+TEST_JSON_LIBS := -ljansson
 ifeq ($(STATIC),1)
 LDFLAGS += -static
-LIBS += -lzstd
+LIBS += -lzstd -l:libyajl_s.a
 CFLAGS += -DFA_NO_HTTP
 else
-LIBS += -lmicrohttpd
+LIBS += -lyajl -lmicrohttpd
 endif
 
 ifeq ($(V),1)
@@ -130,7 +133,8 @@ TEST_LDFLAGS = $(LDFLAGS) -Wl,--as-needed
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $$(call test_objs,test_$$*) | $(OUTPUT)/tests
 	$(call need_objs,test_$*)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) $(LIBS) $(TEST_JSON_LIBS) \
+		-lcmocka -o $@
 
 # bpf tier: cmocka against real BPF maps (root)
 $(OUTPUT)/tests/bpf/test_%: tests/bpf/test_%.c $$(call test_objs,test_$$*) | $(OUTPUT)/tests/bpf
@@ -141,7 +145,7 @@ $(OUTPUT)/tests/bpf/test_%: tests/bpf/test_%.c $$(call test_objs,test_$$*) | $(O
 # integration helpers: traffic generators and drivers the scripts run
 $(OUTPUT)/tests/%: tests/integration/%.c $$(call test_objs,$$*) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) -ljansson -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) $(TEST_JSON_LIBS) -lpthread -o $@
 
 # The packet parser's libFuzzer target, with AddressSanitizer and UBSan: its own flags,
 # so the parser is compiled again into its own object directory.

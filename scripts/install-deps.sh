@@ -4,13 +4,13 @@
 set -euo pipefail
 
 # Build: compiler and BPF toolchain, libbpf (skeletons, CO-RE), libelf/zlib/zstd
-# (libbpf's own dependencies, static archives for `make STATIC=1`), jansson
-# (JSON), ncurses (interactive view), libmicrohttpd (Prometheus endpoint),
-# cmocka (unit tests).
+# (libbpf's own dependencies, static archives for `make STATIC=1`), yajl (writes
+# the JSON outputs, streamed), jansson (parses JSON in tests), ncurses
+# (interactive view), libmicrohttpd (Prometheus endpoint), cmocka (unit tests).
 build_pkgs=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
-	libjansson-dev libncurses-dev libmicrohttpd-dev libcmocka-dev
+	libyajl-dev libjansson-dev libncurses-dev libmicrohttpd-dev libcmocka-dev
 )
 # Tests: real peers and ground truth (ss from iproute2, tmux for the terminal
 # view, Prometheus server, tshark), the JSON Schema validator, the kernel lab

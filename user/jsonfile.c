@@ -6,9 +6,11 @@
  * and after a crash PATH still holds a complete snapshot.
  *
  * Rendering a large snapshot and fsync() can take longer than an interval, so a writer
- * thread does both; the collector only leaves a copy of its snapshot. If the writer falls
- * behind, the newest snapshot replaces the one still waiting: the file skips versions, the
- * intervals never wait for the disk.
+ * thread does both; the collector only leaves a copy of its snapshot (the rows' structs,
+ * about 200 bytes a flow: the collector's own is freed once the outputs return). The
+ * writer streams the JSON into the temporary file as it generates it, so the text is never
+ * whole in memory. If the writer falls behind, the newest snapshot replaces the one still
+ * waiting: the file skips versions, the intervals never wait for the disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@ struct jsonfile_output {
 	mode_t mode;
 	pthread_t writer;
 	bool writer_started;
+	char iobuf[1 << 16]; /* the temporary file's stdio buffer; only the writer uses it */
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t wake;
 	struct fa_snapshot pending; /* the newest snapshot not yet written */
@@ -39,64 +42,61 @@ struct jsonfile_output {
 	int write_err; /* the last failed write's -errno, until emit reports it */
 };
 
-static int write_all(int fd, const char *buf, size_t len)
+/* The text of a snapshot, streamed into f: the object, its newline, flushed and synced.
+ * stdio does not retry a write() that a signal interrupted, but this thread blocks them all
+ * (fa_thread_start). */
+static int jsonfile_fill(FILE *f, const struct fa_snapshot *snap)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	int err = fa_json_write(f, snap, false);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= n;
-	}
-	return 0;
+	if (!err && putc('\n', f) == EOF)
+		err = -errno;
+	if (!err && fflush(f))
+		err = -errno;
+	/* the data must be on disk before the name points at it, or a crash leaves it empty */
+	if (!err && fsync(fileno(f)))
+		err = -errno;
+	return err;
 }
 
 static int jsonfile_write(struct jsonfile_output *j, const struct fa_snapshot *snap)
 {
-	char *text = fa_json_render(snap);
-	char *tmp = NULL;
-	int fd = -1, err;
+	char *tmp = strdup(j->tmpl);
+	FILE *f = NULL;
+	int fd, err;
 
-	if (!text)
+	if (!tmp)
 		return -ENOMEM;
-	tmp = strdup(j->tmpl);
-	if (!tmp) {
-		err = -ENOMEM;
-		goto out;
-	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		goto out;
+		free(tmp);
+		return err;
 	}
 	/* mkstemp makes it 0600; readers are often other users (dashboards, exporters) */
 	err = fchmod(fd, j->mode) ? -errno : 0;
-	if (!err)
-		err = write_all(fd, text, strlen(text));
-	if (!err)
-		err = write_all(fd, "\n", 1);
-	/* the data must be on disk before the name points at it, or a crash leaves it empty */
-	if (!err && fsync(fd))
+	if (!err && !(f = fdopen(fd, "w")))
 		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	fd = -1;
+	if (f) {
+		/* stdio's default buffer is one block (4 KiB): a write() per block of a file
+		 * that has tens of MiB at 100k flows */
+		setvbuf(f, j->iobuf, _IOFBF, sizeof(j->iobuf));
+		err = jsonfile_fill(f, snap);
+		if (fclose(f) && !err)
+			err = -errno;
+	} else {
+		close(fd);
+	}
 	if (!err && rename(tmp, j->path))
 		err = -errno;
 	if (err) {
 		unlink(tmp);
-		goto out;
+	} else {
+		/* best effort: some file systems cannot sync a directory, and the data is safe
+		 * anyway */
+		fsync(j->dirfd);
 	}
-	/* best effort: some file systems cannot sync a directory, and the data is safe anyway */
-	fsync(j->dirfd);
-out:
-	if (fd >= 0)
-		close(fd);
 	free(tmp);
-	free(text);
 	return err;
 }
 

@@ -1,21 +1,130 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* -j/--json: one object per interval per line. The schema is docs/flowacct.schema.json. */
+/*
+ * The JSON of a snapshot, for -j/--json (one object per interval per line), --json-file
+ * and fa_json_render(). The schema is docs/flowacct.schema.json.
+ *
+ * One yajl generator writes it, value by value, straight into a stdio stream: no tree of
+ * the document and no whole copy of its text is ever in memory, however many flows there
+ * are. yajl escapes the strings; they are ASCII anyway (fa_escape, addresses, fixed names).
+ */
 #include <errno.h>
-#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_gen.h>
 #include "format.h"
 #include "output.h"
 
-static void set_int(json_t *o, const char *k, __u64 v)
+/* -errno of a failed stdio call; stdio sets errno, but a stream may fail without */
+static int stream_err(void)
 {
-	json_object_set_new(o, k, json_integer((json_int_t)v));
+	return errno ? -errno : -EIO;
+}
+
+struct json_writer {
+	yajl_gen g;
+	FILE *f; /* locked by the writer while it writes */
+	int err; /* the first failure, -errno; every call after it does nothing */
+};
+
+/* yajl's print callback: into f's stdio buffer. yajl prints in small pieces (often one
+ * byte: a quote, a comma), so the stream is locked once for the whole object and written
+ * unlocked. */
+static void json_print(void *ctx, const char *s, size_t len)
+{
+	struct json_writer *w = ctx;
+	size_t n = len == 1 ? putc_unlocked(*s, w->f) != EOF : fwrite_unlocked(s, 1, len, w->f);
+
+	if (n != len && !w->err)
+		w->err = stream_err();
+}
+
+/* A refusal of yajl's is a bug here or, for a string, bytes that are not UTF-8. */
+static void check(struct json_writer *w, yajl_gen_status st)
+{
+	if (st != yajl_gen_status_ok && !w->err)
+		w->err = st == yajl_gen_invalid_string ? -EILSEQ : -EINVAL;
+}
+
+/* NULL, a name the snapshot lacks (never in practice), becomes null rather than a crash */
+static void put_str(struct json_writer *w, const char *s)
+{
+	if (!w->err)
+		check(w, s ? yajl_gen_string(w->g, (const unsigned char *)s, strlen(s))
+			   : yajl_gen_null(w->g));
+}
+
+static void set_str(struct json_writer *w, const char *k, const char *v)
+{
+	put_str(w, k);
+	put_str(w, v);
+}
+
+/* Counters are __u64; as with jansson before, they are written as signed 64-bit. */
+static void set_int(struct json_writer *w, const char *k, __u64 v)
+{
+	put_str(w, k);
+	if (!w->err)
+		check(w, yajl_gen_integer(w->g, (long long)v));
+}
+
+static void set_bool(struct json_writer *w, const char *k, bool v)
+{
+	put_str(w, k);
+	if (!w->err)
+		check(w, yajl_gen_bool(w->g, v));
+}
+
+/*
+ * A real as jansson's JSON_REAL_PRECISION(6) wrote it, so the text stays the same: %.6g,
+ * ".0" added when that looks like an integer (1 is "1.0"), and the exponent without '+'
+ * or leading zeros ("1e6", "1e-7"). yajl_gen_double would give %.20g, digits of binary
+ * noise. flowacct never calls setlocale(), so the decimal point is '.'.
+ */
+static void set_real(struct json_writer *w, const char *k, double v)
+{
+	char num[32], *e;
+	int n;
+
+	put_str(w, k);
+	if (w->err)
+		return;
+	if (!isfinite(v)) {
+		check(w, yajl_gen_invalid_number); /* JSON has no NaN or infinity */
+		return;
+	}
+	n = snprintf(num, sizeof(num) - 2, "%.6g", v);
+	if (!strpbrk(num, ".e")) {
+		strcpy(num + n, ".0");
+		n += 2;
+	}
+	e = strchr(num, 'e');
+	if (e) {
+		char *digits = e + 1 + (e[1] == '-'), *from = e + 1;
+
+		from += *from == '+' || *from == '-';
+		while (*from == '0' && from[1])
+			from++;
+		memmove(digits, from, strlen(from) + 1);
+		n = strlen(num);
+	}
+	check(w, yajl_gen_number(w->g, num, n));
+}
+
+/* Opens or closes a map or an array (fn: yajl_gen_map_open, yajl_gen_array_close, ...),
+ * after its key k unless that is NULL */
+static void bracket(struct json_writer *w, const char *k, yajl_gen_status (*fn)(yajl_gen))
+{
+	if (k)
+		put_str(w, k);
+	if (!w->err)
+		check(w, fn(w->g));
 }
 
 /* NAME for this interval, NAME_total since start; the packet ones only with --packets */
-static void put_counts(json_t *o, const struct fa_counts *delta, const struct fa_counts *total,
-		       bool packets)
+static void put_counts(struct json_writer *w, const struct fa_counts *delta,
+		       const struct fa_counts *total, bool packets)
 {
 	char name[64];
 
@@ -25,126 +134,151 @@ static void put_counts(json_t *o, const struct fa_counts *delta, const struct fa
 		if (d->packets && !packets)
 			continue;
 		snprintf(name, sizeof(name), "%s_total", d->name);
-		set_int(o, d->name, fa_count_get(delta, d));
-		set_int(o, name, fa_count_get(total, d));
+		set_int(w, d->name, fa_count_get(delta, d));
+		set_int(w, name, fa_count_get(total, d));
 	}
 }
 
-static void put_process(json_t *o, const struct fa_ident *p)
+static void put_process(struct json_writer *w, const struct fa_ident *p)
 {
 	char comm[FA_ESCAPED_COMM_LEN];
 
-	set_int(o, "pid", p->pid);
-	set_int(o, "uid", p->uid);
-	json_object_set_new(o, "comm",
-			    json_string(fa_escape(comm, sizeof(comm), p->comm, sizeof(p->comm))));
-	json_object_set_new(o, "exited", json_boolean(p->exited));
+	set_int(w, "pid", p->pid);
+	set_int(w, "uid", p->uid);
+	set_str(w, "comm", fa_escape(comm, sizeof(comm), p->comm, sizeof(p->comm)));
+	set_bool(w, "exited", p->exited);
 }
 
-static void put_tuple(json_t *o, const struct fa_tuple *t)
+static void put_tuple(struct json_writer *w, const struct fa_tuple *t)
 {
 	char a[FA_FMT_ENDPOINT_LEN];
 
-	json_object_set_new(o, "proto", json_string(fa_proto_name(t->proto)));
-	json_object_set_new(o, "family", json_string(fa_family_name(t->family)));
-	json_object_set_new(o, "laddr",
-			    json_string(fa_fmt_addr(a, sizeof(a), t->family, t->laddr)));
-	set_int(o, "lport", t->lport);
-	json_object_set_new(o, "raddr",
-			    json_string(fa_fmt_addr(a, sizeof(a), t->family, t->raddr)));
-	set_int(o, "rport", t->rport);
+	set_str(w, "proto", fa_proto_name(t->proto));
+	set_str(w, "family", fa_family_name(t->family));
+	set_str(w, "laddr", fa_fmt_addr(a, sizeof(a), t->family, t->laddr));
+	set_int(w, "lport", t->lport);
+	set_str(w, "raddr", fa_fmt_addr(a, sizeof(a), t->family, t->raddr));
+	set_int(w, "rport", t->rport);
 }
 
 /* One array element: identity (either part may be absent), then the counters. */
-static void append_row(json_t *arr, const struct fa_ident *proc, const struct fa_tuple *t,
-		       const struct fa_counts *delta, const struct fa_counts *total,
-		       const struct fa_snapshot *snap, bool active_only, long nflows)
+static void put_row(struct json_writer *w, const struct fa_ident *proc, const struct fa_tuple *t,
+		    const struct fa_counts *delta, const struct fa_counts *total,
+		    const struct fa_snapshot *snap, bool active_only, long nflows)
 {
-	json_t *o;
-
 	if (active_only && !fa_counts_moved(delta))
 		return;
-	o = json_object();
+	bracket(w, NULL, yajl_gen_map_open);
 	if (proc)
-		put_process(o, proc);
+		put_process(w, proc);
 	if (t)
-		put_tuple(o, t);
+		put_tuple(w, t);
 	if (nflows >= 0)
-		set_int(o, "flows", nflows);
-	put_counts(o, delta, total, snap->packets);
-	json_array_append_new(arr, o);
+		set_int(w, "flows", nflows);
+	put_counts(w, delta, total, snap->packets);
+	bracket(w, NULL, yajl_gen_map_close);
 }
 
 /* active_only: only rows that moved bytes or packets this interval (-j on a busy host) */
-static json_t *snapshot_to_json(const struct fa_snapshot *snap, bool active_only)
+static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, bool active_only)
 {
-	json_t *root = json_object(), *totals = json_object(), *drops = json_object();
-	json_t *flows = json_array(), *overflow = json_array(), *procs = json_array();
 	char ts[64];
 	struct tm tm;
 
 	gmtime_r(&snap->ts.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ", snap->ts.tv_nsec / 1000000);
-	json_object_set_new(root, "ts", json_string(ts));
-	json_object_set_new(root, "interval_s", json_real(snap->interval_s));
-	json_object_set_new(root, "backend", json_string(snap->backend));
-	json_object_set_new(root, "final", json_boolean(snap->final));
-	json_object_set_new(root, "packets", json_boolean(snap->packets));
-	set_int(root, "nflows", snap->nflows);
-	set_int(root, "nprocs", snap->nprocs);
+	bracket(w, NULL, yajl_gen_map_open);
+	set_str(w, "ts", ts);
+	set_real(w, "interval_s", snap->interval_s);
+	set_str(w, "backend", snap->backend);
+	set_bool(w, "final", snap->final);
+	set_bool(w, "packets", snap->packets);
+	set_int(w, "nflows", snap->nflows);
+	set_int(w, "nprocs", snap->nprocs);
 
-	put_counts(totals, &snap->delta, &snap->total, snap->packets);
-	json_object_set_new(root, "totals", totals);
+	bracket(w, "totals", yajl_gen_map_open);
+	put_counts(w, &snap->delta, &snap->total, snap->packets);
+	bracket(w, NULL, yajl_gen_map_close);
+	bracket(w, "drops", yajl_gen_map_open);
 	for (int i = 0; i < FA_DROP_MAX; i++)
-		set_int(drops, fa_drop_descs[i].name, snap->drops[i]);
-	json_object_set_new(root, "drops", drops);
+		set_int(w, fa_drop_descs[i].name, snap->drops[i]);
+	bracket(w, NULL, yajl_gen_map_close);
 
-	for (size_t i = 0; i < snap->nflows; i++) {
+	bracket(w, "flows", yajl_gen_array_open);
+	for (size_t i = 0; i < snap->nflows && !w->err; i++) {
 		const struct fa_flow *f = &snap->flows[i];
 
-		append_row(flows, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1);
+		put_row(w, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1);
 	}
-	json_object_set_new(root, "flows", flows);
-	for (size_t i = 0; i < snap->noverflow; i++) {
+	bracket(w, NULL, yajl_gen_array_close);
+	bracket(w, "overflow", yajl_gen_array_open);
+	for (size_t i = 0; i < snap->noverflow && !w->err; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
 
-		append_row(overflow, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1);
+		put_row(w, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1);
 	}
-	json_object_set_new(root, "overflow", overflow);
+	bracket(w, NULL, yajl_gen_array_close);
 	if (snap->packets) {
-		json_t *unmatched = json_array();
-
-		for (size_t i = 0; i < snap->nunmatched; i++) {
+		bracket(w, "unmatched_packets", yajl_gen_array_open);
+		for (size_t i = 0; i < snap->nunmatched && !w->err; i++) {
 			const struct fa_unmatched *u = &snap->unmatched[i];
 
-			append_row(unmatched, NULL, &u->tuple, &u->delta, &u->total, snap,
-				   active_only, -1);
+			put_row(w, NULL, &u->tuple, &u->delta, &u->total, snap, active_only, -1);
 		}
-		json_object_set_new(root, "unmatched_packets", unmatched);
+		bracket(w, NULL, yajl_gen_array_close);
 	}
-	for (size_t i = 0; i < snap->nprocs; i++) {
+	bracket(w, "processes", yajl_gen_array_open);
+	for (size_t i = 0; i < snap->nprocs && !w->err; i++) {
 		const struct fa_proc *p = &snap->procs[i];
 
-		append_row(procs, &p->proc, NULL, &p->delta, &p->total, snap, active_only,
-			   p->nflows);
+		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows);
 	}
-	json_object_set_new(root, "processes", procs);
-	return root;
+	bracket(w, NULL, yajl_gen_array_close);
+	bracket(w, NULL, yajl_gen_map_close);
 }
 
-static char *json_render(const struct fa_snapshot *snap, bool active_only)
+int fa_json_write(FILE *f, const struct fa_snapshot *snap, bool active_only)
 {
-	json_t *root = snapshot_to_json(snap, active_only);
-	char *s = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	struct json_writer w = { .f = f };
 
-	json_decref(root);
-	return s;
+	w.g = yajl_gen_alloc(NULL);
+	if (!w.g)
+		return -ENOMEM;
+	/* compact (yajl's default); strings checked to be UTF-8, so none can make the text
+	 * invalid JSON even if an escaping upstream ever let raw bytes through */
+	if (!yajl_gen_config(w.g, yajl_gen_print_callback, json_print, &w) ||
+	    !yajl_gen_config(w.g, yajl_gen_validate_utf8, 1)) {
+		yajl_gen_free(w.g);
+		return -EINVAL;
+	}
+	flockfile(f);
+	put_snapshot(&w, snap, active_only);
+	funlockfile(f);
+	yajl_gen_free(w.g);
+	return w.err;
 }
 
+/* The same generator into a memory stream, which, unlike yajl's own buffer (it does not
+ * check malloc), reports ENOMEM; and the caller gets the buffer itself, not a copy. */
 char *fa_json_render(const struct fa_snapshot *snap)
 {
-	return json_render(snap, false);
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f)
+		return NULL;
+	err = fa_json_write(f, snap, false);
+	if (fclose(f) && !err)
+		err = stream_err();
+	if (err) {
+		free(buf);
+		errno = -err;
+		return NULL;
+	}
+	return buf;
 }
 
 struct json_output {
@@ -155,14 +289,14 @@ struct json_output {
 static int json_emit(struct fa_output *out, const struct fa_snapshot *snap)
 {
 	struct json_output *j = (struct json_output *)out;
-	char *s = json_render(snap, true);
+	int err = fa_json_write(j->f, snap, true);
 
-	if (!s)
-		return -ENOMEM;
-	fputs(s, j->f);
-	fputc('\n', j->f);
-	free(s);
-	return fflush(j->f) ? -errno : 0;
+	/* the newline even after a failure: the next interval's line starts a line of its own */
+	if (fputc('\n', j->f) == EOF && !err)
+		err = stream_err();
+	if (fflush(j->f) && !err)
+		err = stream_err();
+	return err;
 }
 
 struct fa_output *fa_json_open(FILE *f)

@@ -24,8 +24,12 @@ void *fa_output_new(size_t size, const char *name, fa_output_emit_fn *emit);
 struct fa_output *fa_text_open(FILE *f, const struct fa_view_opts *view, int rows);
 /* One JSON object per line (-j/--json), listing the rows that moved bytes or packets. */
 struct fa_output *fa_json_open(FILE *f);
-/* The JSON object of one snapshot, every row, compact, without newline; malloc'd, NULL on
- * ENOMEM. */
+/* The JSON object of one snapshot, compact, without newline, streamed to f (locked while
+ * it is written; the caller flushes). active_only: only the rows that moved bytes or
+ * packets this interval (-j). Every JSON output goes through this one generator. 0 or
+ * -errno (-EILSEQ: a string was not UTF-8); on failure f has a partial object. */
+int fa_json_write(FILE *f, const struct fa_snapshot *snap, bool active_only);
+/* fa_json_write of every row into a malloc'd string; NULL on failure, with errno. */
 char *fa_json_render(const struct fa_snapshot *snap);
 struct fa_err;
 

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -409,6 +411,123 @@ static void test_json_render_fields_and_escaping(void **state)
 	free(snap.procs);
 }
 
+/* Runs snap through the -j output into memory: its line, malloc'd; err gets emit's result. */
+static char *json_line_of(const struct fa_snapshot *snap, int *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct fa_output *o = fa_json_open(f);
+
+	assert_non_null(o);
+	*err = o->emit(o, snap);
+	o->close(o);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A process name with a quote, a backslash, control bytes, DEL and bytes that are not
+ * UTF-8 goes through the one JSON generator (fa_json_render and -j alike) as printable
+ * ASCII that jansson parses back to exactly what fa_escape makes of it.
+ */
+static void test_json_hostile_comm_round_trips(void **state)
+{
+	struct fa_flow flows[1] = { mkflow(7, "q\"b\\c\x01\t\n\x7f\xff\xc3(\xe2\x82", 80, 1, 1) };
+	struct fa_snapshot snap = mksnap(flows, 1, NULL, 0);
+	char want[FA_ESCAPED_COMM_LEN], *texts[2];
+	int err;
+
+	(void)state;
+	snap.backend = "fentry";
+	snap.interval_s = 1;
+	fa_escape(want, sizeof(want), flows[0].proc.comm, sizeof(flows[0].proc.comm));
+	/* what the generator itself must escape */
+	assert_non_null(strchr(want, '"'));
+	assert_non_null(strchr(want, '\\'));
+	texts[0] = fa_json_render(&snap);
+	texts[1] = json_line_of(&snap, &err);
+	assert_int_equal(err, 0);
+	for (int i = 0; i < 2; i++) {
+		json_error_t jerr;
+		json_t *root;
+
+		assert_non_null(texts[i]);
+		for (const unsigned char *c = (const unsigned char *)texts[i]; *c; c++)
+			assert_true((*c >= 0x20 && *c < 0x7f) || (i == 1 && *c == '\n' && !c[1]));
+		root = json_loads(texts[i], JSON_REJECT_DUPLICATES, &jerr);
+		if (!root)
+			fail_msg("invalid JSON: %s: %s", jerr.text, texts[i]);
+		assert_string_equal(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(root, "flows"), 0), "comm")),
+			want);
+		assert_string_equal(
+			json_string_value(json_object_get(
+				json_array_get(json_object_get(root, "processes"), 0), "comm")),
+			want);
+		json_decref(root);
+		free(texts[i]);
+	}
+	free(snap.procs);
+}
+
+/* interval_s is written as jansson's JSON_REAL_PRECISION(6) wrote it, always a real */
+static void test_json_interval_as_before(void **state)
+{
+	static const struct {
+		double v;
+		const char *text;
+	} cases[] = {
+		{ 1, "\"interval_s\":1.0," },
+		{ 0.5, "\"interval_s\":0.5," },
+		{ 1.000123456, "\"interval_s\":1.00012," },
+		{ 3600, "\"interval_s\":3600.0," },
+		{ 1e6, "\"interval_s\":1e6," },
+		{ 1e-7, "\"interval_s\":1e-7," },
+		{ 0, "\"interval_s\":0.0," },
+		{ 2.5e10, "\"interval_s\":2.5e10," },
+	};
+	struct fa_snapshot snap = { .backend = "kprobe" };
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snap.interval_s = cases[i].v;
+		s = fa_json_render(&snap);
+		assert_non_null(s);
+		if (!strstr(s, cases[i].text))
+			fail_msg("%g: no %s in %s", cases[i].v, cases[i].text, s);
+		free(s);
+	}
+	/* JSON has no NaN: an error, not a text that does not parse */
+	snap.interval_s = NAN;
+	errno = 0;
+	assert_null(fa_json_render(&snap));
+	assert_int_equal(errno, EINVAL);
+}
+
+/* Failures reach the caller: a string that is not UTF-8 (yajl checks), a full disk. */
+static void test_json_errors_are_reported(void **state)
+{
+	struct fa_snapshot snap = { .backend = "\xff", .interval_s = 1 };
+	struct fa_output *o;
+	FILE *full;
+
+	(void)state;
+	errno = 0;
+	assert_null(fa_json_render(&snap));
+	assert_int_equal(errno, EILSEQ);
+	snap.backend = "fentry";
+	full = fopen("/dev/full", "w");
+	assert_non_null(full);
+	o = fa_json_open(full);
+	assert_non_null(o);
+	assert_int_equal(o->emit(o, &snap), -ENOSPC);
+	o->close(o);
+	fclose(full);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +542,9 @@ int main(void)
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_rejects_bad_input),
 		cmocka_unit_test(test_json_render_fields_and_escaping),
+		cmocka_unit_test(test_json_hostile_comm_round_trips),
+		cmocka_unit_test(test_json_interval_as_before),
+		cmocka_unit_test(test_json_errors_are_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
