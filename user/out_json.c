@@ -61,12 +61,16 @@ static void set_str(struct json_writer *w, const char *k, const char *v)
 	put_str(w, v);
 }
 
-/* Counters are __u64; as with jansson before, they are written as signed 64-bit. */
+/* Counters are __u64: written as unsigned text (yajl_gen_integer is signed, and a byte
+ * counter past 2^63 must not turn negative). */
 static void set_int(struct json_writer *w, const char *k, __u64 v)
 {
+	char num[24];
+	int len = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+
 	put_str(w, k);
 	if (!w->err)
-		check(w, yajl_gen_integer(w->g, (long long)v));
+		check(w, yajl_gen_number(w->g, num, len));
 }
 
 static void set_bool(struct json_writer *w, const char *k, bool v)

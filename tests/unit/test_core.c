@@ -500,6 +500,14 @@ static void test_json_interval_as_before(void **state)
 			fail_msg("%g: no %s in %s", cases[i].v, cases[i].text, s);
 		free(s);
 	}
+	/* a counter past 2^63 stays positive */
+	snap.interval_s = 1;
+	snap.total.rx_bytes = UINT64_MAX;
+	s = fa_json_render(&snap);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"rx_bytes_total\":18446744073709551615,"));
+	free(s);
+	snap.total.rx_bytes = 0;
 	/* JSON has no NaN: an error, not a text that does not parse */
 	snap.interval_s = NAN;
 	errno = 0;
