@@ -3,7 +3,11 @@
 
 const struct fa_count_desc fa_count_descs[FA_NCOUNTS] = {
 #define FA_COUNT_DESC(n, p, h)                                                                     \
-	{ .name = #n, .off = offsetof(struct fa_counts, n), .packets = p, .help = h },
+	{ .name = #n,                                                                              \
+	  .total_name = #n "_total",                                                               \
+	  .off = offsetof(struct fa_counts, n),                                                    \
+	  .packets = p,                                                                            \
+	  .help = h },
 	FA_COUNTS(FA_COUNT_DESC)
 #undef FA_COUNT_DESC
 };

@@ -34,6 +34,7 @@ struct fa_counts {
 
 struct fa_count_desc {
 	const char *name; /* JSON field; flowacct_[process_|flow_]<name>_total in metrics */
+	const char *total_name; /* "<name>_total": the JSON field of the total since start */
 	size_t off; /* in struct fa_counts */
 	bool packets;
 	const char *help;

@@ -24,6 +24,21 @@ char *fa_fmt_bytes(char *buf, size_t len, double bytes)
 	return buf;
 }
 
+size_t fa_fmt_u64(char *buf, __u64 v)
+{
+	char tmp[FA_FMT_U64_LEN];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN])
 {
 	if (family == FA_FAMILY_IPV4)

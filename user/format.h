@@ -13,6 +13,11 @@ char *fa_fmt_bytes(char *buf, size_t len, double bytes);
 /* "1.2 MiB" style for a rate; the caller adds "/s" if it wants */
 #define FA_FMT_BYTES_LEN 16
 
+/* v in decimal, NUL-terminated; returns its length. A loop, not snprintf: JSON and metrics
+ * write 16 counters per row, and at 100k rows snprintf was a third of the cost. */
+size_t fa_fmt_u64(char *buf, __u64 v);
+#define FA_FMT_U64_LEN 21
+
 /* "10.0.0.5" or "::1"; v4-mapped IPv6 addresses are printed as IPv4 */
 char *fa_fmt_addr(char *buf, size_t len, __u8 family, const __u8 addr[FA_ADDR_LEN]);
 /* "10.0.0.5:443" or "[::1]:443" */

@@ -65,8 +65,8 @@ static void set_str(struct json_writer *w, const char *k, const char *v)
  * counter past 2^63 must not turn negative). */
 static void set_int(struct json_writer *w, const char *k, __u64 v)
 {
-	char num[24];
-	int len = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+	char num[FA_FMT_U64_LEN];
+	size_t len = fa_fmt_u64(num, v);
 
 	put_str(w, k);
 	if (!w->err)
@@ -130,16 +130,13 @@ static void bracket(struct json_writer *w, const char *k, yajl_gen_status (*fn)(
 static void put_counts(struct json_writer *w, const struct fa_counts *delta,
 		       const struct fa_counts *total, bool packets)
 {
-	char name[64];
-
 	for (size_t i = 0; i < FA_NCOUNTS; i++) {
 		const struct fa_count_desc *d = &fa_count_descs[i];
 
 		if (d->packets && !packets)
 			continue;
-		snprintf(name, sizeof(name), "%s_total", d->name);
 		set_int(w, d->name, fa_count_get(delta, d));
-		set_int(w, name, fa_count_get(total, d));
+		set_int(w, d->total_name, fa_count_get(total, d));
 	}
 }
 

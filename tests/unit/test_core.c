@@ -32,6 +32,19 @@ static void test_fmt_bytes_units(void **state)
 	assert_string_equal(fa_fmt_bytes(b, sizeof(b), 3.0 * (1ULL << 40)), "3.0 TiB");
 }
 
+static void test_fmt_u64(void **state)
+{
+	static const __u64 vals[] = { 0, 9, 10, 4242, 1ULL << 32, UINT64_MAX };
+	char b[FA_FMT_U64_LEN], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)vals[i]);
+		assert_int_equal(fa_fmt_u64(b, vals[i]), strlen(want));
+		assert_string_equal(b, want);
+	}
+}
+
 static void test_fmt_endpoint_families(void **state)
 {
 	__u8 a[FA_ADDR_LEN] = {};
@@ -540,6 +553,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt_bytes_units),
+		cmocka_unit_test(test_fmt_u64),
 		cmocka_unit_test(test_fmt_endpoint_families),
 		cmocka_unit_test(test_escape_hostile_bytes),
 		cmocka_unit_test(test_view_sort_keys),
