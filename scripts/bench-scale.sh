@@ -13,7 +13,7 @@ out=.output/bench
 mkdir -p "$out"
 say() { echo "bench-scale: $*" >&2; }
 [ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs)"; exit 1; }
-for t in python3 tmux; do
+for t in python3 tmux curl; do
 	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
 done
 ulimit -n 20000
@@ -31,7 +31,10 @@ trap cleanup EXIT
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-# measure NAME PID: prints "NAME cpu% rss-MiB" over secs seconds after a warm-up
+hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+
+# measure NAME PID: prints NAME, CPU (of one core), the largest RSS seen once a second and
+# the peak RSS (VmHWM, start-up included) over secs seconds after a warm-up
 measure() {
 	local name=$1 pid=$2 t0 t1 rss max=0 i
 	sleep 3
@@ -42,8 +45,8 @@ measure() {
 		[ "$rss" -gt "$max" ] && max=$rss
 	done
 	t1=$(cpu_ticks "$pid")
-	awk -v n="$name" -v d=$((t1 - t0)) -v hz="$hz" -v s="$secs" -v r="$max" \
-		'BEGIN { printf "  %-28s %6.2f %% of a core   RSS %6.1f MiB\n", n, d / hz / s * 100, r / 1024 }'
+	awk -v n="$name" -v d=$((t1 - t0)) -v hz="$hz" -v s="$secs" -v r="$max" -v h="$(hwm_kib "$pid")" \
+		'BEGIN { printf "  %-30s %6.2f %% of a core   RSS %6.1f MiB   peak %6.1f MiB\n", n, d / hz / s * 100, r / 1024, h / 1024 }'
 }
 
 run_output() { # name args...: flowacct with these output options, measured
@@ -79,7 +82,12 @@ for flows in "${sizes[@]}"; do
 	run_output "-b (every active row)" -b
 	run_output "-j" -j
 	run_output "--json-file (with -b -r 1)" -b -r 1 --json-file "$out/scale.json"
-	run_output "--prometheus (with -b -r 1)" -b -r 1 --prometheus 127.0.0.1:9645
+	# scraped once a second, as the busiest Prometheus job would
+	(while sleep 1; do curl -s -o /dev/null http://127.0.0.1:9645/metrics || true; done) &
+	scraper=$!
+	run_output "--prometheus (scraped every 1 s)" -b -r 1 --prometheus 127.0.0.1:9645
+	kill "$scraper"
+	wait "$scraper" 2>/dev/null || true
 	tmux new-session -d -s fa-scale -x 160 -y 45 "./flowacct --max-flows 131072 1"
 	sleep 1
 	fa=$(pgrep -n -f '^./flowacct --max-flows 131072 1$')
