@@ -46,7 +46,7 @@ ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(ITEST_SRCS))
 FUZZ_BIN := $(OUTPUT)/fuzz/fuzz_pktparse
 
-.PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench bench-scale fuzz format-check \
+.PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench bench-scale bench-packets fuzz format-check \
 	clean
 .DELETE_ON_ERROR:
 
@@ -171,6 +171,10 @@ bench: deps all $(BENCH_BIN)
 # user-space cost with 10k and 100k flows (scripts/bench-scale.sh; docs/PERFORMANCE.md)
 bench-scale: deps all
 	$(Q)scripts/bench-scale.sh
+
+# --packets at the highest small-UDP rate, beside tcpdump (scripts/bench-packets.sh)
+bench-packets: deps all
+	$(Q)scripts/bench-packets.sh
 
 # The packet parser's fuzzer, long run (make test runs it for 60 s)
 fuzz: deps
