@@ -9,7 +9,8 @@
 #
 # Environment: ROUNDS (default 5), SECS per measurement (default 3), BACKEND (default: what
 # flowacct --backend auto would choose), WORKLOADS (default "tcp udp pp"; a subset for a
-# quicker look), PORT (default 11111; PORT+1 for UDP).
+# quicker look), PORT (default 11111; PORT+1 for UDP). Then, per tool, the run time per
+# event inside its programs, from the kernel's own BPF statistics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
@@ -131,6 +132,33 @@ for r in $(seq "$rounds"); do
 	done
 done
 
+# A steadier figure of the cost per event than a message rate: the kernel's own run time of
+# each program (kernel.bpf_stats_enabled), over one TCP stream per tool. Enabling the stats
+# adds two clock reads per run to every program, so the empty one's figure is that floor.
+progs_of_others=$out/prog-ids.json
+stats_snap() { # sum of run time and runs of the programs not in $progs_of_others
+	bpftool prog show -j | jq -r --slurpfile old "$progs_of_others" \
+		'[.[] | select(.id as $i | $old[0] | index($i) | not)] |
+		 "\(map(.run_time_ns // 0) | add // 0) \(map(.run_cnt // 0) | add // 0)"'
+}
+per_event=$out/per-event.txt
+: >"$per_event"
+if command -v bpftool >/dev/null && command -v jq >/dev/null; then
+	for c in empty flowacct bpftrace; do
+		bpftool prog show -j | jq '[.[].id]' >"$progs_of_others"
+		attach "$c"
+		sysctl -qw kernel.bpf_stats_enabled=1
+		read -r t0 n0 <<<"$(stats_snap)"
+		measure tcp >/dev/null
+		read -r t1 n1 <<<"$(stats_snap)"
+		sysctl -qw kernel.bpf_stats_enabled=0
+		detach
+		echo "$c $((t1 - t0)) $((n1 - n0))" >>"$per_event"
+	done
+else
+	say "bpftool or jq missing: no per-event figure (scripts/install-deps.sh)"
+fi
+
 echo
 echo "== backend $backend: medians of $rounds rounds, ${secs}s each, $(date -u +%FT%TZ), $(uname -r) =="
 awk -v rounds="$rounds" '
@@ -177,3 +205,11 @@ END {
 	ra = add["empty"] > 0 ? add["flowacct"] / add["empty"] : 0
 	printf "  flowacct / empty added p50: %.2f (target <= 1.3: %s)\n", ra, (add["empty"] > 0 && ra <= 1.3) ? "met" : "MISSED"
 }' "$results"
+
+if [ -s "$per_event" ]; then
+	echo
+	echo "Run time per event inside the programs (kernel.bpf_stats_enabled, one TCP stream each)"
+	awk '{ ns[$1] = $3 ? $2 / $3 : 0; printf "  %-10s %8.1f ns   (%d events)\n", $1, ns[$1], $3 }
+		END { f = ns["flowacct"] - ns["empty"]; t = ns["bpftrace"] - ns["empty"]
+			if (ns["empty"] > 0) printf "  flowacct adds %.1f ns per event to the empty program, bpftrace %.1f ns: %.2f of bpftrace\n", f, t, (t > 0 ? f / t : 0) }' "$per_event"
+fi
