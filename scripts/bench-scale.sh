@@ -94,8 +94,20 @@ for flows in "${sizes[@]}"; do
 	measure "live view (tmux 160x45)" "$fa"
 	tmux kill-session -t fa-scale
 	fa=
+	# memory once the flows end: their processes exit, their rows linger a few
+	# intervals and leave
+	./flowacct --max-flows 131072 -b -r 10 1 >/dev/null 2>"$out/scale.err" &
+	fa=$!
+	sleep 5
+	with=$(rss_kib "$fa")
 	for g in "${gens[@]}"; do kill "$g" 2>/dev/null || true; done
 	wait "${gens[@]}" 2>/dev/null || true
 	gens=()
+	sleep 10
+	awk -v a="$with" -v b="$(rss_kib "$fa")" \
+		'BEGIN { printf "  %-30s RSS %6.1f MiB with the flows, %6.1f MiB 10 s after they end\n", "-b -r 10, flows ending", a / 1024, b / 1024 }'
+	kill -INT "$fa"
+	wait "$fa" 2>/dev/null || true
+	fa=
 	rm -f "$out"/gen.*.log
 done
