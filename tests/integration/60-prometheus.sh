@@ -231,7 +231,13 @@ grep -qx "{\"comm\": \"fa_promgen\", \"pid\": \"$gen_pid\"} $((send_bytes + recv
 	fail "the generator is not among the top talkers with $((send_bytes + recv_bytes)) bytes"
 
 # The rate query of docs/prometheus.md: the generator moved its bytes within the minute.
-top=$(query 'topk(10, sum by (pid, comm) (rate(flowacct_process_tx_bytes_total[1m]) + rate(flowacct_process_rx_bytes_total[1m])))')
+# rate() needs two scrapes of a series: the generator's may so far be in one (it ran for
+# less than a scrape interval), so the query is asked again for a few intervals.
+for _ in $(seq 20); do
+	top=$(query 'topk(10, sum by (pid, comm) (rate(flowacct_process_tx_bytes_total[1m]) + rate(flowacct_process_rx_bytes_total[1m])))')
+	grep -q "^{\"comm\": \"fa_promgen\", \"pid\": \"$gen_pid\"} [1-9]" <<<"$top" && break
+	sleep 0.5
+done
 echo "top talkers by rate over the last minute:"
 echo "$top"
 grep -q "^{\"comm\": \"fa_promgen\", \"pid\": \"$gen_pid\"} [1-9]" <<<"$top" ||
