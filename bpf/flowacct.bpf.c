@@ -26,6 +26,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "flowacct.h"
+#include "core_fixes.bpf.h"
 
 #define AF_INET	 2
 #define AF_INET6 10
@@ -410,12 +411,16 @@ int BPF_PROG(tcp_sendpage_fexit, struct sock *sk, struct page *page, int offset,
 	return 0;
 }
 
-/* The receive functions share one signature: (sk, msg, len, flags, addr_len) -> bytes. */
+/* The receive functions share one signature, which changed over kernel versions
+ * (core_fixes.bpf.h): the arguments are read from the raw context. */
 #define FEXIT_RECV(func)                                                                           \
 	SEC("fexit/" #func)                                                                        \
-	int BPF_PROG(func##_fexit, struct sock *sk, struct msghdr *msg, size_t len, int flags,     \
-		     int *addr_len, int ret)                                                       \
+	int func##_fexit(unsigned long long *ctx)                                                  \
 	{                                                                                          \
+		struct sock *sk = (struct sock *)ctx[0];                                           \
+		int flags, ret;                                                                    \
+                                                                                                   \
+		recv_fexit_args(ctx, &flags, &ret);                                                \
 		if (!(flags & MSG_PEEK))                                                           \
 			account_cached(sk, ret, FA_DIR_RX);                                        \
 		return 0;                                                                          \
@@ -477,12 +482,13 @@ static __always_inline void inflight_exit(__u32 hook, int ret, int dir)
 
 /*
  * One kprobe/kretprobe pair per function: the entry remembers the socket when `cond`
- * holds (flags: the receive functions' 4th argument; unused by the others), the return
- * probe counts what the call returned.
+ * holds (for the receive functions, that the flags have no MSG_PEEK; where the flags are
+ * depends on the kernel, core_fixes.bpf.h), the return probe counts what the call
+ * returned.
  */
 #define KPROBE_PAIR(func, hook, dir, cond)                                                         \
 	SEC("kprobe/" #func)                                                                       \
-	int BPF_KPROBE(func##_kprobe, struct sock *sk, void *arg2, size_t arg3, int flags)         \
+	int BPF_KPROBE(func##_kprobe, struct sock *sk)                                             \
 	{                                                                                          \
 		if (cond)                                                                          \
 			inflight_enter(sk, hook);                                                  \
@@ -497,12 +503,12 @@ static __always_inline void inflight_exit(__u32 hook, int ret, int dir)
 
 KPROBE_PAIR(tcp_sendmsg, HOOK_TCP_SEND, FA_DIR_TX, true)
 KPROBE_PAIR(tcp_sendpage, HOOK_TCP_SENDPAGE, FA_DIR_TX, true)
-KPROBE_PAIR(tcp_recvmsg, HOOK_TCP_RECV, FA_DIR_RX, !(flags & MSG_PEEK))
+KPROBE_PAIR(tcp_recvmsg, HOOK_TCP_RECV, FA_DIR_RX, !(recv_kprobe_flags(ctx) & MSG_PEEK))
 /* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted there */
 KPROBE_PAIR(udp_sendmsg, HOOK_UDP_SEND, FA_DIR_TX,
 	    BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
 KPROBE_PAIR(udpv6_sendmsg, HOOK_UDP6_SEND, FA_DIR_TX, true)
-KPROBE_PAIR(udp_recvmsg, HOOK_UDP_RECV, FA_DIR_RX, !(flags & MSG_PEEK))
-KPROBE_PAIR(udpv6_recvmsg, HOOK_UDP6_RECV, FA_DIR_RX, !(flags & MSG_PEEK))
+KPROBE_PAIR(udp_recvmsg, HOOK_UDP_RECV, FA_DIR_RX, !(recv_kprobe_flags(ctx) & MSG_PEEK))
+KPROBE_PAIR(udpv6_recvmsg, HOOK_UDP6_RECV, FA_DIR_RX, !(recv_kprobe_flags(ctx) & MSG_PEEK))
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

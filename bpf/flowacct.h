@@ -26,6 +26,17 @@ enum fa_dir {
 	FA_DIR_MAX = 2,
 };
 
+/*
+ * The prototypes the kernel's tcp_recvmsg/udp_recvmsg/udpv6_recvmsg have had, read from
+ * its BTF by user space (user/protos.c) before the fentry and kprobe programs load; how
+ * each is read is in bpf/core_fixes.bpf.h.
+ */
+enum fa_recv_proto {
+	FA_RECV_NONBLOCK = 1, /* (sk, msg, len, nonblock, flags, addr_len): before 5.19 */
+	FA_RECV_ADDR_LEN = 2, /* (sk, msg, len, flags, addr_len) */
+	FA_RECV_FLAGS = 3, /* (sk, msg, len, flags): addr_len gone, as in 6.18 */
+};
+
 /* Bits of the in-kernel family/protocol filter (fa_cfg.want). */
 enum fa_want {
 	FA_WANT_IPV4 = 1 << 0,

@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "flowacct.skel.h"
 #include "log.h"
+#include "protos.h"
 #include "util.h"
 
 const char *const fa_backend_names[FA_BACKEND_MAX] = {
@@ -145,6 +146,13 @@ static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
 			return -ENOENT;
 		}
 	}
+	if (b == FA_BACKEND_FENTRY || b == FA_BACKEND_KPROBE) {
+		__u8 recv;
+
+		err = fa_protos_check(vmlinux, &recv, why);
+		if (err)
+			return err;
+	}
 	if (b == FA_BACKEND_FENTRY) {
 		err = fentry_can_load(vmlinux);
 		if (err) {
@@ -170,6 +178,12 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	skel->rodata->want = opts->want;
 	skel->rodata->filter_pids = opts->npids > 0;
 	skel->rodata->max_slots = opts->max_flows;
+	if (b == FA_BACKEND_FENTRY || b == FA_BACKEND_KPROBE) {
+		/* checked by backend_probe(): where the recvmsg programs read their arguments */
+		err = fa_protos_check(vmlinux, &skel->rodata->recv_proto, why);
+		if (err)
+			goto cleanup;
+	}
 	bpf_map__set_max_entries(skel->maps.slots, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.flow_index, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.free_slots, opts->max_flows);
