@@ -17,6 +17,7 @@ secs=${SECS:-5}
 port=${PORT:-11131}
 out=.output/bench
 say() { echo "bench-packets: $*" >&2; }
+. scripts/bench-lib.sh
 [ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs and opens AF_PACKET)"; exit 1; }
 for t in sockperf tcpdump jq; do
 	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
@@ -24,7 +25,6 @@ done
 [ -x ./flowacct ] || { say "build first: make bench-packets"; exit 1; }
 mkdir -p "$out"
 hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 taskset -c 0 sockperf sr -i 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 server=$!
@@ -37,17 +37,6 @@ cleanup() {
 trap cleanup EXIT
 sleep 1
 
-wait_for() { # file pattern
-	local i
-	for i in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$tool" 2>/dev/null || { say "$(cat "$1")"; exit 1; }
-		sleep 0.1
-	done
-	say "timed out waiting for '$2' in $1"
-	exit 1
-}
-
 # run CONFIG ROUND: one measurement; appends "round config rate cpu% lost extra" to results
 run() {
 	local c=$1 r=$2 rate t0=0 t1=0 w0 w1 lost=0 extra=- line cpu
@@ -59,13 +48,13 @@ run() {
 		./flowacct --packets -b -r 1 --json-file "$out/pk-flowacct.json" 1 >/dev/null \
 			2>"$out/pk-flowacct.err" &
 		tool=$!
-		wait_for "$out/pk-flowacct.err" 'using backend'
+		wait_for "$out/pk-flowacct.err" 'using backend' "$tool"
 		sleep 1
 		;;
 	tcpdump)
 		tcpdump -i any -s 128 -w /dev/null >"$out/pk-tcpdump.log" 2>&1 &
 		tool=$!
-		wait_for "$out/pk-tcpdump.log" 'listening on'
+		wait_for "$out/pk-tcpdump.log" 'listening on' "$tool"
 		sleep 1
 		;;
 	esac

@@ -12,6 +12,7 @@ secs=${SECS:-10}
 out=.output/bench
 mkdir -p "$out"
 say() { echo "bench-scale: $*" >&2; }
+. scripts/bench-lib.sh
 [ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs)"; exit 1; }
 for t in python3 tmux curl; do
 	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
@@ -28,7 +29,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 max_rss_over() { # secs pid: the largest RSS sampled every 0.1 s (KiB)

@@ -19,6 +19,7 @@ port=${PORT:-11111}
 empty=.output/bench/empty_hook
 out=.output/bench
 say() { echo "bench: $*" >&2; }
+. scripts/bench-lib.sh
 [ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs)"; exit 1; }
 for t in sockperf bpftrace; do
 	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
@@ -60,34 +61,23 @@ cleanup() {
 trap cleanup EXIT
 sleep 1
 
-wait_for() { # file pattern: until the attaching tool says it is ready
-	local i
-	for i in $(seq 300); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$attached" 2>/dev/null || { say "$(cat "$1")"; exit 1; }
-		sleep 0.1
-	done
-	say "timed out waiting for '$2' in $1"
-	exit 1
-}
-
 attach() { # config
 	case $1 in
 	baseline) attached= ;;
 	empty)
 		"$empty" "$backend" >"$out/empty.log" 2>&1 &
 		attached=$!
-		wait_for "$out/empty.log" attached
+		wait_for "$out/empty.log" attached "$attached"
 		;;
 	flowacct)
 		./flowacct -j --backend "$backend" 1 >/dev/null 2>"$out/flowacct.err" &
 		attached=$!
-		wait_for "$out/flowacct.err" 'using backend'
+		wait_for "$out/flowacct.err" 'using backend' "$attached"
 		;;
 	bpftrace)
 		bpftrace -e "$bt_prog" >"$out/bpftrace.log" 2>&1 &
 		attached=$!
-		wait_for "$out/bpftrace.log" Attaching
+		wait_for "$out/bpftrace.log" Attaching "$attached"
 		sleep 1
 		;;
 	esac

@@ -292,6 +292,11 @@ static int pids_grow(struct pid_cache *pc, __u32 gen)
 	return 0;
 }
 
+static bool kernel_says_gone(__u32 pid)
+{
+	return kill(pid, 0) && errno == ESRCH;
+}
+
 /* Has the process exited? Asked of the kernel once per pid and sample. */
 static bool pid_gone(struct fa_collector *c, __u32 pid)
 {
@@ -300,13 +305,13 @@ static bool pid_gone(struct fa_collector *c, __u32 pid)
 	size_t h;
 
 	if (pc->n * 2 >= pc->cap && pids_grow(pc, c->gen))
-		return kill(pid, 0) && errno == ESRCH; /* no memory: ask every time */
+		return kernel_says_gone(pid); /* no memory: ask every time */
 	for (h = fa_hash(&key, sizeof(key)) & (pc->cap - 1); pc->keys[h] >> 32 == c->gen;
 	     h = (h + 1) & (pc->cap - 1))
 		if (pc->keys[h] == key)
 			return pc->gone[h];
 	pc->keys[h] = key;
-	pc->gone[h] = kill(pid, 0) && errno == ESRCH;
+	pc->gone[h] = kernel_says_gone(pid);
 	pc->n++;
 	return pc->gone[h];
 }
@@ -386,9 +391,9 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 	struct slot_state *st = &c->slots[idx];
 	__u32 gen = gen_load(s);
 	__u64 cur[FA_DIR_MAX][2];
-	bool moved = false;
+	bool moved = false, fresh = !st->gen;
 
-	if (!st->gen) {
+	if (fresh) {
 		if (!gen || gen == st->handed_gen)
 			return false; /* never used, or free */
 		if (!(gen & 1)) { /* retired unused by the kernel, never seen live */
@@ -404,10 +409,8 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 	}
 	owner_ident(&f->proc, s->key.pid, s->uid, s->comm);
 	key_tuple(&s->key, &f->tuple);
-	if (st->gen == gen_load(s) || st->retired_at) {
-		/* identity read while the slot was ours */
-	} else {
-		st->gen = 0; /* handed to another flow while we read: next time */
+	if (fresh && gen_load(s) != gen) {
+		st->gen = 0; /* retired as we read (a lost race, no bytes): next time */
 		c->nflows--;
 		return false;
 	}

@@ -17,25 +17,6 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A process row's identity: the first row's, a name from any row that has one. */
-static void proc_add(struct fa_proc *p, const struct fa_ident *id, enum fa_part part,
-		     const struct fa_counts *delta, const struct fa_counts *total)
-{
-	if (!p->part[FA_PART_TCP].present && !p->part[FA_PART_UDP].present &&
-	    !p->part[FA_PART_OVERFLOW].present) {
-		p->proc = *id;
-	} else {
-		p->proc.exited = p->proc.exited && id->exited;
-		if (!p->proc.comm[0])
-			memcpy(p->proc.comm, id->comm, sizeof(p->proc.comm));
-	}
-	p->part[part].present = true;
-	fa_counts_add(&p->part[part].delta, delta);
-	fa_counts_add(&p->part[part].total, total);
-	fa_counts_add(&p->delta, delta);
-	fa_counts_add(&p->total, total);
-}
-
 /* The processes being summed, and an open-addressing index of them by pid. */
 struct proc_sum {
 	struct fa_proc *procs;
@@ -86,6 +67,33 @@ static struct fa_proc *proc_get(struct proc_sum *ps, __u32 pid)
 	return &ps->procs[ps->n - 1];
 }
 
+/*
+ * Adds a row to its process, made on its first row; NULL on ENOMEM. A process row's
+ * identity is its first row's, with a name from any row that has one.
+ */
+static struct fa_proc *proc_add(struct proc_sum *ps, const struct fa_ident *id, enum fa_part part,
+				const struct fa_counts *delta, const struct fa_counts *total)
+{
+	struct fa_proc *p = proc_get(ps, id->pid);
+
+	if (!p)
+		return NULL;
+	if (!p->part[FA_PART_TCP].present && !p->part[FA_PART_UDP].present &&
+	    !p->part[FA_PART_OVERFLOW].present) {
+		p->proc = *id;
+	} else {
+		p->proc.exited = p->proc.exited && id->exited;
+		if (!p->proc.comm[0])
+			memcpy(p->proc.comm, id->comm, sizeof(p->proc.comm));
+	}
+	p->part[part].present = true;
+	fa_counts_add(&p->part[part].delta, delta);
+	fa_counts_add(&p->part[part].total, total);
+	fa_counts_add(&p->delta, delta);
+	fa_counts_add(&p->total, total);
+	return p;
+}
+
 int fa_snapshot_aggregate(struct fa_snapshot *snap)
 {
 	struct proc_sum ps = {};
@@ -93,24 +101,19 @@ int fa_snapshot_aggregate(struct fa_snapshot *snap)
 
 	for (size_t i = 0; i < snap->nflows && !err; i++) {
 		const struct fa_flow *f = &snap->flows[i];
-		struct fa_proc *p = proc_get(&ps, f->proc.pid);
+		struct fa_proc *p =
+			proc_add(&ps, &f->proc, fa_part_of(f->tuple.proto), &f->delta, &f->total);
 
-		if (!p) {
+		if (p)
+			p->nflows++;
+		else
 			err = -ENOMEM;
-			break;
-		}
-		proc_add(p, &f->proc, fa_part_of(f->tuple.proto), &f->delta, &f->total);
-		p->nflows++;
 	}
 	for (size_t i = 0; i < snap->noverflow && !err; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
-		struct fa_proc *p = proc_get(&ps, o->proc.pid);
 
-		if (!p) {
+		if (!proc_add(&ps, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total))
 			err = -ENOMEM;
-			break;
-		}
-		proc_add(p, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total);
 	}
 	free(ps.index);
 	if (err) {

@@ -1,0 +1,18 @@
+# Sourced by the bench scripts: what more than one of them does. Each script defines
+# say() (its own prefix) before sourcing this.
+
+# cpu_ticks PID: user + system CPU time of a process (all its threads), in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# wait_for FILE PATTERN PID: until the tool PID says in FILE that it is ready; if it
+# exits first, or 30 s pass, says why and exits
+wait_for() {
+	local i
+	for i in $(seq 300); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || { say "$(cat "$1")"; exit 1; }
+		sleep 0.1
+	done
+	say "timed out waiting for '$2' in $1"
+	exit 1
+}
