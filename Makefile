@@ -118,6 +118,7 @@ test_pktparse_OBJS := pktparse
 test_prom_OBJS := counters format log out_json output prom_http prom_render snapshot tuple util view
 test_tui_layout_OBJS := format tui_layout tuple
 test_protos_OBJS := log protos
+test_sockdiag_OBJS := log sockdiag tuple
 test_collector_OBJS := backend collector protos counters log pktparse pktring snapshot tuple util
 pktring_probe_OBJS := log pktparse pktring util
 

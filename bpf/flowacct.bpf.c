@@ -3,22 +3,29 @@
  * flowacct's kernel side: count the bytes every process moves over TCP and UDP, per flow.
  *
  * Three backends live in this one object; user space switches the unused ones off with
- * bpf_program__set_autoload() before loading. All of them feed account() with the byte
- * count the call *returned*, never the size it was asked for:
+ * bpf_program__set_autoload() before loading (a program's backend is its name's suffix:
+ * _tp, _fentry/_fexit, _kprobe/_kretprobe). What each counts:
  *
- *  - tracepoint: tp_btf on sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3),
- *    which fire in sock_sendmsg()/sock_recvmsg() with the call's result. Every socket
- *    send and receive path goes through them, sendfile() included (splice_to_socket()
- *    calls sock_sendmsg() since 6.5).
- *  - fentry: fexit on tcp_sendmsg, tcp_recvmsg, udp{,v6}_{send,recv}msg and, on kernels
- *    before 6.5 where sendfile() bypasses tcp_sendmsg, tcp_sendpage.
- *  - kprobe: the same functions with a kprobe/kretprobe pair.
+ *  - sent bytes: the count the send call *returned*, never the size it was asked for (a
+ *    nonblocking send that fails with EAGAIN would count in full, a partial one too much).
+ *    tracepoint: sock:sock_send_length (Linux >= 6.3), which fires in sock_sendmsg() for
+ *    every send path, sendfile() included (splice_to_socket() calls sock_sendmsg() since
+ *    6.5); fentry/kprobe: tcp_sendmsg, udp{,v6}_sendmsg, and tcp_sendpage before 6.5.
+ *  - TCP received bytes: how far the socket's read sequence (copied_seq) has moved since
+ *    flowacct last looked, at a hook every consumer of the receive queue passes: recvmsg,
+ *    MSG_WAITALL loops, splice() (tcp_read_sock), TCP_ZEROCOPY_RECEIVE. tcp_cleanup_rbuf
+ *    on fentry/kprobe, tcp:tcp_rcv_space_adjust on tracepoint. The classic tools add
+ *    tcp_cleanup_rbuf's `copied`, a running total within one call, and count a
+ *    MSG_WAITALL read many times over; a sequence delta counts each byte once, and peeks
+ *    never (they do not move it).
+ *  - UDP received bytes: per datagram with its sender; fentry/kprobe at skb_consume_udp,
+ *    which every udp{,v6}_recvmsg that takes a datagram calls (a peek passes a negative
+ *    length); tracepoint at sock:sock_recv_length.
+ *  - unconnected UDP: the remote of each datagram, so that one server socket talking to
+ *    many peers has a row per peer (struct peer below).
  *
- * Why not the classic tcp_sendmsg size argument and tcp_cleanup_rbuf: the size is what
- * was asked, not what was sent (a nonblocking send that fails with EAGAIN would count in
- * full, a partial send too much), and tcp_cleanup_rbuf runs once per pass of a receive
- * loop with a running total (MSG_WAITALL counts the same bytes many times). The return
- * value of the send/recv function is the number of bytes that moved.
+ * Bytes on sockets of a family or protocol flowacct does not break down into flows land
+ * in `other_traffic`, by family and protocol: nothing that reaches a hook is dropped.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -28,14 +35,19 @@
 #include "flowacct.h"
 #include "core_fixes.bpf.h"
 
-#define AF_INET	 2
-#define AF_INET6 10
-#define MSG_PEEK 2
+#define AF_INET	     2
+#define AF_INET6     10
+#define ETH_P_IP     0x0800
+#define ETH_P_IPV6   0x86DD
+#define MSG_PEEK     2
+#define MSG_ERRQUEUE 0x2000
+#define RCV_SHUTDOWN 1
 
 /* Settings, written by user space before load. */
 const volatile __u8 want = FA_WANT_IPV4 | FA_WANT_IPV6 | FA_WANT_TCP | FA_WANT_UDP;
 const volatile bool filter_pids = false;
 const volatile __u32 max_slots = 16384; /* --max-flows: the size of `slots` */
+const volatile bool audit = false; /* --audit: keep audit_socks */
 
 /*
  * Where a flow's counters live. `slots` is an array user space maps into its memory and
@@ -69,11 +81,32 @@ struct {
 __u32 next_slot = 0;
 
 /*
+ * A TCP socket's read position: copied_seq when flowacct last counted its reads. BORN:
+ * flowacct saw the connection start, so before the first count the position is the
+ * socket's first sequence number; otherwise (a connection older than flowacct) counting
+ * starts from where the socket is at its first read seen.
+ */
+#define RX_BORN	 1
+#define RX_KNOWN 2
+
+struct rx_pos {
+	__u32 seq;
+	__u32 flags;
+};
+
+/*
  * Per socket, the slot its last event went to, so that the next event of the same
  * process on the same socket adds to it without building and hashing a key: this is the
  * hot path. The socket's addresses and ports are kept to notice a connect() that changes
  * them, gen to notice the slot's retirement, pid to notice a socket shared by processes.
+ * A socket's read position lives here too (socket storage is freed with the socket).
  */
+enum cache_skip {
+	SKIP_NONE = 0,
+	SKIP_FILTERED = 1, /* the filters leave this process's events on this socket out */
+	SKIP_OTHER = 2, /* a family or protocol counted in other_traffic */
+};
+
 struct sk_cache {
 	__u32 pid;
 	__u32 slot;
@@ -81,7 +114,8 @@ struct sk_cache {
 	__u32 portpair; /* skc_portpair */
 	__u64 addrpair; /* skc_addrpair */
 	__u32 v6_daddr[4]; /* AF_INET6: skc_v6_daddr */
-	__u32 skip; /* this process's events on this socket are not counted (filters) */
+	__u32 skip; /* enum cache_skip */
+	struct rx_pos rx; /* TCP */
 	__u32 pad;
 };
 
@@ -108,12 +142,29 @@ struct {
 	__type(value, __u8);
 } dropped_flows SEC(".maps");
 
+/* Bytes on sockets of families and protocols that are not broken down into flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FA_OTHER_MAX);
+	__type(key, struct fa_other_key);
+	__type(value, struct fa_other_value);
+} other_traffic SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FA_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* --audit: per TCP socket seen from its start, what flowacct counted (user/audit.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1); /* 65536 with --audit */
+	__type(key, struct fa_audit_key);
+	__type(value, struct fa_audit_value);
+} audit_socks SEC(".maps");
 
 /* --pid: the processes to count, when filter_pids is set. */
 struct {
@@ -138,37 +189,100 @@ static __always_inline void counts_add(__u64 *bytes, __u64 *calls, int dir, __u6
 	__sync_fetch_and_add(&calls[dir], 1);
 }
 
-/* The flow key of an event, or false if the filters leave it out. */
-static __always_inline bool flow_key(struct sock *sk, __u32 pid, struct fa_flow_key *key)
+static __always_inline void unattributed_add(int dir, __u64 bytes)
+{
+	stat_add(dir == FA_DIR_RX ? FA_STAT_UNATTRIBUTED_RX_BYTES : FA_STAT_UNATTRIBUTED_TX_BYTES,
+		 bytes);
+}
+
+static __always_inline void audit_key_of(struct sock *sk, struct fa_audit_key *k)
+{
+	k->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (k->family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)k->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)k->raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&k->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&k->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+	k->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	k->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* --audit: the same bytes the flow got, on the socket's own line */
+static __always_inline void audit_add(struct sock *sk, int dir, __u64 bytes)
+{
+	struct fa_audit_key k = {};
+	struct fa_audit_value *v;
+
+	if (!audit || !bytes)
+		return;
+	audit_key_of(sk, &k);
+	v = bpf_map_lookup_elem(&audit_socks, &k);
+	if (v)
+		__sync_fetch_and_add(&v->bytes[dir & 1], bytes);
+}
+
+/* A TCP socket's state changes: watched from ESTABLISHED after a start flowacct saw, until
+ * CLOSE, when sock_diag stops showing its counters. */
+static __always_inline void audit_state(struct sock *sk, int oldstate, int newstate)
+{
+	struct fa_audit_value zero = {};
+	struct fa_audit_key k = {};
+
+	if (!audit || BPF_CORE_READ(sk, sk_protocol) != FA_PROTO_TCP)
+		return;
+	if (newstate == TCP_ESTABLISHED && (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV)) {
+		audit_key_of(sk, &k);
+		bpf_map_update_elem(&audit_socks, &k, &zero, BPF_ANY);
+	} else if (newstate == TCP_CLOSE) {
+		audit_key_of(sk, &k);
+		bpf_map_delete_elem(&audit_socks, &k);
+	}
+}
+
+/*
+ * The remote end of one datagram on an unconnected UDP socket, where the hook can see it
+ * (the address a send was given, the sender of a datagram read). set 0: not known, and the
+ * socket's own remote (unset for an unconnected socket) is used.
+ */
+struct peer {
+	__u8 addr[FA_ADDR_LEN]; /* in the socket's family: v4-mapped on an IPv6 socket */
+	__u16 port; /* host byte order */
+	__u8 set;
+	__u8 pad;
+};
+
+enum key_kind {
+	KEY_FLOW, /* a flow: count it */
+	KEY_FILTERED, /* left out on purpose (--pid, -4/-6, --tcp/--udp) */
+	KEY_OTHER, /* not a TCP/UDP socket of IPv4/IPv6: counted in other_traffic */
+};
+
+/* The flow key of an event on sk by pid, its remote taken from peer if that is set. */
+static __always_inline enum key_kind flow_key(struct sock *sk, __u32 pid, const struct peer *peer,
+					      struct fa_flow_key *key)
 {
 	__u16 family, proto;
 
 	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &pid))
-		return false;
+		return KEY_FILTERED;
 	key->pid = pid;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (proto != FA_PROTO_TCP && proto != FA_PROTO_UDP))
+		return KEY_OTHER;
+	if (!(want & (family == AF_INET ? FA_WANT_IPV4 : FA_WANT_IPV6)) ||
+	    !(want & (proto == FA_PROTO_TCP ? FA_WANT_TCP : FA_WANT_UDP)))
+		return KEY_FILTERED;
 	if (family == AF_INET) {
-		if (!(want & FA_WANT_IPV4))
-			return false;
 		BPF_CORE_READ_INTO((__u32 *)key->laddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)key->raddr, sk, __sk_common.skc_daddr);
-	} else if (family == AF_INET6) {
-		if (!(want & FA_WANT_IPV6))
-			return false;
+	} else {
 		BPF_CORE_READ_INTO(&key->laddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO(&key->raddr, sk, __sk_common.skc_v6_daddr);
-	} else {
-		return false;
-	}
-	proto = BPF_CORE_READ(sk, sk_protocol);
-	if (proto == FA_PROTO_TCP) {
-		if (!(want & FA_WANT_TCP))
-			return false;
-	} else if (proto == FA_PROTO_UDP) {
-		if (!(want & FA_WANT_UDP))
-			return false;
-	} else {
-		return false;
 	}
 	key->family = family;
 	key->proto = proto;
@@ -176,7 +290,31 @@ static __always_inline bool flow_key(struct sock *sk, __u32 pid, struct fa_flow_
 	 * data can still wait in its receive queue */
 	key->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	key->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	return true;
+	if (peer->set) {
+		__builtin_memcpy(key->raddr, peer->addr, sizeof(key->raddr));
+		key->rport = peer->port;
+	}
+	return KEY_FLOW;
+}
+
+/* Bytes of a family or protocol that has no flows: by family and protocol. */
+static __always_inline void account_other(struct sock *sk, int dir, __u64 bytes)
+{
+	struct fa_other_key k = {
+		.family = BPF_CORE_READ(sk, __sk_common.skc_family),
+		.proto = BPF_CORE_READ(sk, sk_protocol),
+	};
+	struct fa_other_value zero = {}, *v = bpf_map_lookup_elem(&other_traffic, &k);
+
+	if (!v) {
+		bpf_map_update_elem(&other_traffic, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&other_traffic, &k);
+		if (!v) { /* more kinds than FA_OTHER_MAX: still in the totals */
+			unattributed_add(dir, bytes);
+			return;
+		}
+	}
+	counts_add(v->bytes, v->calls, dir, bytes);
 }
 
 /* Who moves the bytes: the uid, and the group leader's comm (the process's name; the
@@ -233,9 +371,7 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
 		v = bpf_map_lookup_elem(&overflow, &key->pid);
 		if (!v) {
 			stat_add(FA_STAT_OVERFLOW_TABLE_FULL, 1);
-			stat_add(dir == FA_DIR_RX ? FA_STAT_UNATTRIBUTED_RX_BYTES
-						  : FA_STAT_UNATTRIBUTED_TX_BYTES,
-				 bytes);
+			unattributed_add(dir, bytes);
 			return;
 		}
 	}
@@ -244,25 +380,30 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
 
 /*
  * The slow path: once per socket and process (and again after a connect() or the slot's
- * retirement), and on every event of the kprobe backend, which has no socket storage.
- * Finds or makes the flow's slot and adds to it. Says in *r what a cache may keep: the
- * slot and its gen, or gen 0 when the bytes went to overflow or the filters leave them
- * out (skip).
+ * retirement), on every datagram of an unconnected UDP socket with a known peer, and on
+ * every event of the kprobe backend, which has no socket storage. Finds or makes the
+ * flow's slot and adds to it. io carries the datagram's peer in, and out what a cache
+ * may keep: the slot and its gen, or gen 0 with the reason (skip) when the bytes went
+ * elsewhere. (One struct: a BPF function takes five arguments at most.)
  */
-struct slow_result {
-	__u32 slot, gen, skip;
+struct slow_io {
+	struct peer peer; /* in */
+	__u32 slot, gen, skip; /* out */
 };
 
 static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 bytes,
-				    struct slow_result *r)
+				    struct slow_io *r)
 {
 	struct fa_flow_key key = {};
 	struct fa_slot *s;
 	__u32 idx, *found, gen;
+	enum key_kind kind = flow_key(sk, pid, &r->peer, &key);
 
 	r->slot = r->gen = 0;
-	r->skip = !flow_key(sk, pid, &key);
-	if (r->skip)
+	r->skip = kind == KEY_FILTERED ? SKIP_FILTERED : kind == KEY_OTHER ? SKIP_OTHER : SKIP_NONE;
+	if (kind == KEY_OTHER)
+		account_other(sk, dir, bytes);
+	if (kind != KEY_FLOW)
 		return;
 	found = bpf_map_lookup_elem(&flow_index, &key);
 	if (found) {
@@ -295,20 +436,32 @@ add:
 }
 
 /* The kprobe backend: no socket storage, every event takes the slow path. */
-static __always_inline void account(struct sock *sk, int ret, int dir)
+static __always_inline void account(struct sock *sk, __u64 bytes, int dir, const struct peer *peer)
 {
-	struct slow_result r;
+	struct slow_io r = { .peer = *peer };
 
-	if (ret > 0)
-		account_slow(sk, bpf_get_current_pid_tgid() >> 32, dir, ret, &r);
+	if (bytes > 0)
+		account_slow(sk, bpf_get_current_pid_tgid() >> 32, dir, bytes, &r);
 }
 
-/*
- * The tracepoint and fentry backends: their socket is a typed kernel pointer, so the
- * cache can be read and checked with plain loads. An event of the process whose slot the
- * socket caches, with the socket's addresses unchanged and the slot not retired, is two
- * map lookups that need no key and two atomic adds.
- */
+/* A peer that is the socket's own connected remote needs no key of its own. */
+static __always_inline bool peer_is_other(const struct peer *peer, const struct sock *sk)
+{
+	const struct sock_common *k = &sk->__sk_common;
+	const __u32 *a = (const __u32 *)peer->addr;
+
+	if (!peer->set)
+		return false;
+	if (bpf_ntohs(k->skc_dport) != peer->port)
+		return true;
+	if (k->skc_family == AF_INET)
+		return a[0] != k->skc_daddr;
+	return a[0] != k->skc_v6_daddr.in6_u.u6_addr32[0] ||
+	       a[1] != k->skc_v6_daddr.in6_u.u6_addr32[1] ||
+	       a[2] != k->skc_v6_daddr.in6_u.u6_addr32[2] ||
+	       a[3] != k->skc_v6_daddr.in6_u.u6_addr32[3];
+}
+
 static __always_inline bool cache_matches(const struct sk_cache *c, const struct sock *sk,
 					  __u32 pid)
 {
@@ -323,7 +476,7 @@ static __always_inline bool cache_matches(const struct sk_cache *c, const struct
 }
 
 static __always_inline void cache_fill(struct sk_cache *c, const struct sock *sk, __u32 pid,
-				       const struct slow_result *r)
+				       const struct slow_io *r)
 {
 	const struct sock_common *k = &sk->__sk_common;
 
@@ -342,107 +495,432 @@ static __always_inline void cache_fill(struct sk_cache *c, const struct sock *sk
  * cache can be read and checked with plain loads. An event of the process whose slot the
  * socket caches, with the socket's addresses unchanged and the slot not retired, costs a
  * storage lookup, an array lookup and two atomic adds: no key is built, nothing hashed.
+ * c is the socket's storage, NULL if the kernel could not give it.
  */
-static __always_inline void account_cached(struct sock *sk, int ret, int dir)
+static __always_inline void account_cached(struct sock *sk, struct sk_cache *c, __u64 bytes,
+					   int dir, const struct peer *peer)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32, slot;
-	struct slow_result r;
-	struct sk_cache *c;
+	struct slow_io r = {};
 	struct fa_slot *s;
 
-	if (ret <= 0)
+	if (!bytes)
 		return;
-	c = bpf_sk_storage_get(&sk_caches, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (peer_is_other(peer, sk)) { /* one socket, many remotes: a key per datagram */
+		r.peer = *peer;
+		account_slow(sk, pid, dir, bytes, &r);
+		return;
+	}
 	if (c && cache_matches(c, sk, pid)) {
-		if (c->skip)
+		if (c->skip == SKIP_FILTERED)
 			return;
+		if (c->skip == SKIP_OTHER) {
+			account_other(sk, dir, bytes);
+			return;
+		}
 		slot = c->slot;
 		s = bpf_map_lookup_elem(&slots, &slot);
 		if (s && c->gen && s->gen == c->gen) {
-			counts_add(s->bytes, s->calls, dir, ret);
+			counts_add(s->bytes, s->calls, dir, bytes);
 			return;
 		}
 	}
-	account_slow(sk, pid, dir, ret, &r);
+	account_slow(sk, pid, dir, bytes, &r);
 	if (c)
 		cache_fill(c, sk, pid, &r);
 }
 
+static __always_inline struct sk_cache *sk_cache_get(struct sock *sk)
+{
+	return bpf_sk_storage_get(&sk_caches, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
+/* ---- TCP receive: the read sequence's advance ---- */
+
+/*
+ * Has the peer's FIN been received? It takes one sequence number, which a read that
+ * reaches the end of the stream moves copied_seq over, and which is not data. After a
+ * FIN the states are these; a socket that was in FIN_WAIT2 goes on to CLOSE (tcp_done()
+ * from tcp_time_wait()) while its owner can still read, with RCV_SHUTDOWN set and, unlike
+ * a reset, no error.
+ */
+static __always_inline bool tcp_fin_received(struct sock *sk)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING ||
+	    state == TCP_TIME_WAIT)
+		return true;
+	return state == TCP_CLOSE && (sk_shutdown_of(sk) & RCV_SHUTDOWN) &&
+	       !BPF_CORE_READ(sk, sk_err);
+}
+
+/*
+ * The bytes the socket's owner has read since pos was last updated: copied_seq's
+ * advance, less the FIN when the advance ends on it. The callers hold the socket's lock
+ * (every reader of a TCP receive queue does), so pos needs no atomics.
+ */
+static __always_inline __u32 tcp_read_delta(struct sock *sk, struct rx_pos *pos)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u32 now = BPF_CORE_READ(tp, copied_seq), rcv_nxt, delta;
+
+	if (!(pos->flags & RX_KNOWN)) {
+		/* a connection seen from its start: its first sequence number, which
+		 * rcv_nxt - bytes_received stays at (both move over data and the FIN) */
+		pos->seq = now;
+		if (pos->flags & RX_BORN)
+			pos->seq = BPF_CORE_READ(tp, rcv_nxt) -
+				   (__u32)BPF_CORE_READ(tp, bytes_received);
+		pos->flags |= RX_KNOWN;
+	}
+	delta = now - pos->seq;
+	if ((int)delta <= 0)
+		return 0;
+	pos->seq = now;
+	rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+	if (now == rcv_nxt && tcp_fin_received(sk))
+		delta--;
+	return delta;
+}
+
+static const struct peer no_peer = {};
+
+/* Tracepoint and fentry backends: a TCP read, whatever the path. */
+static __always_inline void tcp_read_cached(struct sock *sk)
+{
+	struct sk_cache *c = sk_cache_get(sk);
+	__u32 n;
+
+	if (!c) {
+		stat_add(FA_STAT_SOCKET_STATE_FULL, 1);
+		return;
+	}
+	n = tcp_read_delta(sk, &c->rx);
+	account_cached(sk, c, n, FA_DIR_RX, &no_peer);
+	audit_add(sk, FA_DIR_RX, n);
+}
+
+/*
+ * A connection starts (connect(): SYN_SENT; a listener's new child: SYN_RECV): its read
+ * position is known from the start. Also resets it when a socket connects again after
+ * a disconnect, which starts a new sequence.
+ */
+static __always_inline bool tcp_starts(struct sock *sk, int newstate)
+{
+	return (newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV) &&
+	       BPF_CORE_READ(sk, sk_protocol) == FA_PROTO_TCP;
+}
+
+/* ---- the remote of a datagram ---- */
+
+/* From a sockaddr the kernel holds (a send's destination), in sk's family. */
+static __always_inline void peer_from_sockaddr(struct peer *p, const void *sa, int salen,
+					       __u16 sk_family)
+{
+	struct sockaddr_in6 sin6;
+
+	if (!sa || salen < (int)sizeof(struct sockaddr_in) ||
+	    bpf_probe_read_kernel(
+		    &sin6, salen < (int)sizeof(sin6) ? sizeof(struct sockaddr_in) : sizeof(sin6),
+		    sa))
+		return;
+	if (sin6.sin6_family == AF_INET && sk_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&sin6;
+
+		__builtin_memcpy(p->addr, &sin->sin_addr.s_addr, 4);
+		p->port = bpf_ntohs(sin->sin_port);
+		p->set = 1;
+	} else if (sin6.sin6_family == AF_INET6 && sk_family == AF_INET6 &&
+		   salen >= (int)sizeof(sin6)) {
+		__builtin_memcpy(p->addr, &sin6.sin6_addr, 16);
+		p->port = bpf_ntohs(sin6.sin6_port);
+		p->set = 1;
+	}
+}
+
+/* From a received datagram's headers (IPv4 into an IPv6 socket: v4-mapped). */
+static __always_inline void peer_from_skb(struct peer *p, struct sk_buff *skb, __u16 sk_family)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header), th = BPF_CORE_READ(skb, transport_header);
+	__u16 l3 = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	__be16 sport;
+
+	if (bpf_probe_read_kernel(&sport, sizeof(sport), head + th))
+		return;
+	if (l3 == ETH_P_IP) {
+		__u32 *a = (__u32 *)p->addr;
+
+		if (bpf_probe_read_kernel(sk_family == AF_INET ? &a[0] : &a[3], 4,
+					  head + nh + offsetof(struct iphdr, saddr)))
+			return;
+		if (sk_family == AF_INET6)
+			a[2] = bpf_htonl(0xffff);
+	} else if (l3 == ETH_P_IPV6 && sk_family == AF_INET6) {
+		if (bpf_probe_read_kernel(p->addr, 16, head + nh + offsetof(struct ipv6hdr, saddr)))
+			return;
+	} else {
+		return;
+	}
+	p->port = bpf_ntohs(sport);
+	p->set = 1;
+}
+
+/*
+ * The tracepoint backend sees no address at sock_send_length/sock_recv_length, so the
+ * cgroup sock_addr hooks, which run inside the same call with the destination of a send
+ * (sendmsg4/6, unconnected sends only) or the sender of a datagram being read
+ * (recvmsg4/6, when the reader asks for it), leave it here for their thread. lport ties
+ * it to the socket; the tracepoint takes it and deletes it.
+ */
+struct pending_peer {
+	struct peer peer;
+	__u16 lport;
+	__u16 pad;
+};
+
+struct pending_key {
+	__u64 pid_tgid;
+	__u32 dir;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pending_key);
+	__type(value, struct pending_peer);
+} pending_peers SEC(".maps");
+
+static __always_inline void pending_take(struct sock *sk, int dir, struct peer *out)
+{
+	struct pending_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .dir = dir };
+	struct pending_peer *p = bpf_map_lookup_elem(&pending_peers, &k);
+
+	if (!p)
+		return;
+	if (p->lport == bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport)))
+		*out = p->peer;
+	bpf_map_delete_elem(&pending_peers, &k);
+}
+
+static __always_inline int pending_put(struct bpf_sock_addr *ctx, int dir, bool v6)
+{
+	struct pending_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .dir = dir };
+	struct pending_peer p = {};
+	struct bpf_sock *sk = ctx->sk;
+
+	if (ctx->type != 2 /* SOCK_DGRAM */ || !sk)
+		return 1;
+	if (v6) {
+		__u32 *a = (__u32 *)p.peer.addr;
+
+		a[0] = ctx->user_ip6[0];
+		a[1] = ctx->user_ip6[1];
+		a[2] = ctx->user_ip6[2];
+		a[3] = ctx->user_ip6[3];
+	} else {
+		*(__u32 *)p.peer.addr = ctx->user_ip4;
+	}
+	p.peer.port = bpf_ntohs((__u16)ctx->user_port);
+	p.peer.set = 1;
+	p.lport = sk->src_port;
+	bpf_map_update_elem(&pending_peers, &k, &p, BPF_ANY);
+	return 1; /* allow: flowacct only watches */
+}
+
+SEC("cgroup/sendmsg4")
+int udp4_sendmsg_cg(struct bpf_sock_addr *ctx)
+{
+	return pending_put(ctx, FA_DIR_TX, false);
+}
+
+SEC("cgroup/sendmsg6")
+int udp6_sendmsg_cg(struct bpf_sock_addr *ctx)
+{
+	return pending_put(ctx, FA_DIR_TX, true);
+}
+
+SEC("cgroup/recvmsg4")
+int udp4_recvmsg_cg(struct bpf_sock_addr *ctx)
+{
+	return pending_put(ctx, FA_DIR_RX, false);
+}
+
+SEC("cgroup/recvmsg6")
+int udp6_recvmsg_cg(struct bpf_sock_addr *ctx)
+{
+	return pending_put(ctx, FA_DIR_RX, true);
+}
+
 /* ---- tracepoint backend (Linux >= 6.3) ---- */
+
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	return sk->sk_protocol == FA_PROTO_TCP &&
+	       (sk->__sk_common.skc_family == AF_INET || sk->__sk_common.skc_family == AF_INET6);
+}
+
+static __always_inline bool is_unconnected_udp(const struct sock *sk)
+{
+	return sk->sk_protocol == FA_PROTO_UDP && !sk->__sk_common.skc_dport;
+}
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send_length_tp, struct sock *sk, int ret, int flags)
 {
-	account_cached(sk, ret, FA_DIR_TX);
+	struct peer peer = {};
+
+	if (is_unconnected_udp(sk))
+		pending_take(sk, FA_DIR_TX, &peer);
+	if (ret <= 0)
+		return 0;
+	account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &peer);
+	if (is_tcp(sk))
+		audit_add(sk, FA_DIR_TX, ret);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv_length_tp, struct sock *sk, int ret, int flags)
 {
-	if (!(flags & MSG_PEEK)) /* a peek consumes nothing; the read that follows counts */
-		account_cached(sk, ret, FA_DIR_RX);
+	struct peer peer = {};
+
+	if (is_tcp(sk)) /* counted where copied_seq moves (tcp_rcv_space_adjust) */
+		return 0;
+	if (is_unconnected_udp(sk))
+		pending_take(sk, FA_DIR_RX, &peer);
+	/* a peek consumes nothing (the read that follows counts), and an error-queue read
+	 * returns the kernel's notices, not data the peer sent */
+	if (ret > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		account_cached(sk, sk_cache_get(sk), ret, FA_DIR_RX, &peer);
+	return 0;
+}
+
+/* Every TCP reader calls tcp_rcv_space_adjust() after moving copied_seq: recvmsg (per
+ * chunk), tcp_read_sock() (splice), TCP_ZEROCOPY_RECEIVE. */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(tcp_rcv_space_adjust_tp, struct sock *sk)
+{
+	tcp_read_cached(sk);
+	return 0;
+}
+
+static __always_inline void sk_state_cached(struct sock *sk, int oldstate, int newstate)
+{
+	struct sk_cache *c;
+
+	audit_state(sk, oldstate, newstate);
+	if (!tcp_starts(sk, newstate))
+		return;
+	c = sk_cache_get(sk);
+	if (c) {
+		c->rx.seq = 0;
+		c->rx.flags = RX_BORN;
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sk_state_tp, struct sock *sk, int oldstate, int newstate)
+{
+	sk_state_cached(sk, oldstate, newstate);
 	return 0;
 }
 
 /* ---- fentry backend: fexit sees the arguments and the return value together ---- */
 
-/* The send functions share one signature: (sk, msg, len) -> bytes. */
-#define FEXIT_SEND(func, cond)                                                                     \
-	SEC("fexit/" #func)                                                                        \
-	int BPF_PROG(func##_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)       \
-	{                                                                                          \
-		if (cond)                                                                          \
-			account_cached(sk, ret, FA_DIR_TX);                                        \
-		return 0;                                                                          \
-	}
+static __always_inline void udp_send_fexit(struct sock *sk, struct msghdr *msg, int ret)
+{
+	struct peer peer = {};
 
-FEXIT_SEND(tcp_sendmsg, true)
-/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted there */
-FEXIT_SEND(udp_sendmsg, BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
-FEXIT_SEND(udpv6_sendmsg, true)
+	if (ret <= 0)
+		return;
+	peer_from_sockaddr(&peer, BPF_CORE_READ(msg, msg_name), BPF_CORE_READ(msg, msg_namelen),
+			   sk->__sk_common.skc_family);
+	account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &peer);
+}
+
+static __always_inline void tcp_send_fexit(struct sock *sk, int ret)
+{
+	if (ret <= 0)
+		return;
+	account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &no_peer);
+	audit_add(sk, FA_DIR_TX, ret);
+}
+
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(tcp_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	tcp_send_fexit(sk, ret);
+	return 0;
+}
+
+/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted in the former */
+SEC("fexit/udp_sendmsg")
+int BPF_PROG(udp_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+{
+	if (sk->__sk_common.skc_family == AF_INET)
+		udp_send_fexit(sk, msg, ret);
+	return 0;
+}
+
+SEC("fexit/udpv6_sendmsg")
+int BPF_PROG(udpv6_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+{
+	udp_send_fexit(sk, msg, ret);
+	return 0;
+}
 
 /* sendfile()/splice() to a TCP socket before Linux 6.5; absent (not loaded) after. */
 SEC("fexit/tcp_sendpage")
 int BPF_PROG(tcp_sendpage_fexit, struct sock *sk, struct page *page, int offset, size_t size,
 	     int flags, int ret)
 {
-	account_cached(sk, ret, FA_DIR_TX);
+	tcp_send_fexit(sk, ret);
 	return 0;
 }
 
-/* The receive functions share one signature, which changed over kernel versions
- * (core_fixes.bpf.h): the arguments are read from the raw context. */
-#define FEXIT_RECV(func)                                                                           \
-	SEC("fexit/" #func)                                                                        \
-	int func##_fexit(unsigned long long *ctx)                                                  \
-	{                                                                                          \
-		struct sock *sk = (struct sock *)ctx[0];                                           \
-		int flags, ret;                                                                    \
-                                                                                                   \
-		recv_fexit_args(ctx, &flags, &ret);                                                \
-		if (!(flags & MSG_PEEK))                                                           \
-			account_cached(sk, ret, FA_DIR_RX);                                        \
-		return 0;                                                                          \
-	}
+/* Every TCP reader calls it after moving copied_seq; `copied` is not used (above). */
+SEC("fentry/tcp_cleanup_rbuf")
+int BPF_PROG(tcp_cleanup_rbuf_fentry, struct sock *sk, int copied)
+{
+	tcp_read_cached(sk);
+	return 0;
+}
 
-FEXIT_RECV(tcp_recvmsg)
-FEXIT_RECV(udp_recvmsg)
-FEXIT_RECV(udpv6_recvmsg)
+/* A datagram read: len < 0 for a peek. */
+SEC("fentry/skb_consume_udp")
+int BPF_PROG(skb_consume_udp_fentry, struct sock *sk, struct sk_buff *skb, int len)
+{
+	struct peer peer = {};
+
+	if (len <= 0)
+		return 0;
+	if (!sk->__sk_common.skc_dport) /* a connected socket hears only its peer */
+		peer_from_skb(&peer, skb, sk->__sk_common.skc_family);
+	account_cached(sk, sk_cache_get(sk), len, FA_DIR_RX, &peer);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sk_state_fentry, struct sock *sk, int oldstate, int newstate)
+{
+	sk_state_cached(sk, oldstate, newstate);
+	return 0;
+}
 
 /*
  * ---- kprobe backend ----
- * The entry probe remembers the socket per thread; the return probe reads the result.
- * `hook` tells nested calls apart (udpv6_sendmsg -> udp_sendmsg on the same thread).
+ * The entry probe remembers the socket (and message) per thread; the return probe reads
+ * the result. `hook` tells nested calls apart (udpv6_sendmsg -> udp_sendmsg on the same
+ * thread).
  */
 enum inflight_hook {
 	HOOK_TCP_SEND = 1,
 	HOOK_TCP_SENDPAGE,
-	HOOK_TCP_RECV,
 	HOOK_UDP_SEND,
 	HOOK_UDP6_SEND,
-	HOOK_UDP_RECV,
-	HOOK_UDP6_RECV,
 };
 
 struct inflight_key {
@@ -451,64 +929,142 @@ struct inflight_key {
 	__u32 pad;
 };
 
+struct inflight_call {
+	struct sock *sk;
+	struct msghdr *msg;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct inflight_key);
-	__type(value, struct sock *);
+	__type(value, struct inflight_call);
 } inflight SEC(".maps");
 
-static __always_inline void inflight_enter(struct sock *sk, __u32 hook)
+/* TCP read positions, by socket address: kprobes cannot use socket storage. An entry
+ * leaves when its socket is destroyed (tcp_v4_destroy_sock, IPv6 sockets included). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct rx_pos);
+} tcp_rx_pos SEC(".maps");
+
+static __always_inline void inflight_enter(struct sock *sk, struct msghdr *msg, __u32 hook)
 {
 	struct inflight_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .hook = hook };
+	struct inflight_call call = { .sk = sk, .msg = msg };
 
 	/* a stale entry means the previous call's return probe never ran */
 	if (bpf_map_lookup_elem(&inflight, &k))
 		stat_add(FA_STAT_KRETPROBE_MISSED, 1);
-	if (bpf_map_update_elem(&inflight, &k, &sk, BPF_ANY))
+	if (bpf_map_update_elem(&inflight, &k, &call, BPF_ANY))
 		stat_add(FA_STAT_INFLIGHT_FULL, 1);
 }
 
-static __always_inline void inflight_exit(__u32 hook, int ret, int dir)
+static __always_inline void inflight_exit(__u32 hook, int ret, bool udp)
 {
 	struct inflight_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .hook = hook };
-	struct sock **skp = bpf_map_lookup_elem(&inflight, &k);
+	struct inflight_call *call = bpf_map_lookup_elem(&inflight, &k);
+	struct peer peer = {};
 
-	if (!skp)
+	struct msghdr *msg;
+	struct sock *sk;
+
+	if (!call)
 		return;
-	account(*skp, ret, dir);
+	/* plain loads: these are our map's fields, not kernel structs to relocate */
+	msg = call->msg;
+	sk = call->sk;
+	if (udp && ret > 0)
+		peer_from_sockaddr(&peer, BPF_CORE_READ(msg, msg_name),
+				   BPF_CORE_READ(msg, msg_namelen),
+				   BPF_CORE_READ(sk, __sk_common.skc_family));
+	if (ret > 0) {
+		account(sk, ret, FA_DIR_TX, &peer);
+		if (!udp)
+			audit_add(sk, FA_DIR_TX, ret);
+	}
 	bpf_map_delete_elem(&inflight, &k);
 }
 
-/*
- * One kprobe/kretprobe pair per function: the entry remembers the socket when `cond`
- * holds (for the receive functions, that the flags have no MSG_PEEK; where the flags are
- * depends on the kernel, core_fixes.bpf.h), the return probe counts what the call
- * returned.
- */
-#define KPROBE_PAIR(func, hook, dir, cond)                                                         \
+/* One kprobe/kretprobe pair per send function: the entry remembers the call when `cond`
+ * holds, the return probe counts what it returned. */
+#define KPROBE_SEND(func, hook, udp, cond)                                                         \
 	SEC("kprobe/" #func)                                                                       \
-	int BPF_KPROBE(func##_kprobe, struct sock *sk)                                             \
+	int BPF_KPROBE(func##_kprobe, struct sock *sk, struct msghdr *msg)                         \
 	{                                                                                          \
 		if (cond)                                                                          \
-			inflight_enter(sk, hook);                                                  \
+			inflight_enter(sk, msg, hook);                                             \
 		return 0;                                                                          \
 	}                                                                                          \
 	SEC("kretprobe/" #func)                                                                    \
 	int BPF_KRETPROBE(func##_kretprobe, int ret)                                               \
 	{                                                                                          \
-		inflight_exit(hook, ret, dir);                                                     \
+		inflight_exit(hook, ret, udp);                                                     \
 		return 0;                                                                          \
 	}
 
-KPROBE_PAIR(tcp_sendmsg, HOOK_TCP_SEND, FA_DIR_TX, true)
-KPROBE_PAIR(tcp_sendpage, HOOK_TCP_SENDPAGE, FA_DIR_TX, true)
-KPROBE_PAIR(tcp_recvmsg, HOOK_TCP_RECV, FA_DIR_RX, !(recv_kprobe_flags(ctx) & MSG_PEEK))
-/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted there */
-KPROBE_PAIR(udp_sendmsg, HOOK_UDP_SEND, FA_DIR_TX,
-	    BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
-KPROBE_PAIR(udpv6_sendmsg, HOOK_UDP6_SEND, FA_DIR_TX, true)
-KPROBE_PAIR(udp_recvmsg, HOOK_UDP_RECV, FA_DIR_RX, !(recv_kprobe_flags(ctx) & MSG_PEEK))
-KPROBE_PAIR(udpv6_recvmsg, HOOK_UDP6_RECV, FA_DIR_RX, !(recv_kprobe_flags(ctx) & MSG_PEEK))
+KPROBE_SEND(tcp_sendmsg, HOOK_TCP_SEND, false, true)
+KPROBE_SEND(tcp_sendpage, HOOK_TCP_SENDPAGE, false, true)
+/* udpv6_sendmsg() hands v4-mapped destinations to udp_sendmsg(): counted in the former */
+KPROBE_SEND(udp_sendmsg, HOOK_UDP_SEND, true, BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET)
+KPROBE_SEND(udpv6_sendmsg, HOOK_UDP6_SEND, true, true)
+
+SEC("kprobe/tcp_cleanup_rbuf")
+int BPF_KPROBE(tcp_cleanup_rbuf_kprobe, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct rx_pos fresh = {}, *pos = bpf_map_lookup_elem(&tcp_rx_pos, &key);
+	__u32 n;
+
+	if (!pos) { /* a connection older than flowacct */
+		bpf_map_update_elem(&tcp_rx_pos, &key, &fresh, BPF_NOEXIST);
+		pos = bpf_map_lookup_elem(&tcp_rx_pos, &key);
+		if (!pos) {
+			stat_add(FA_STAT_SOCKET_STATE_FULL, 1);
+			return 0;
+		}
+	}
+	n = tcp_read_delta(sk, pos);
+	account(sk, n, FA_DIR_RX, &no_peer);
+	audit_add(sk, FA_DIR_RX, n);
+	return 0;
+}
+
+SEC("kprobe/skb_consume_udp")
+int BPF_KPROBE(skb_consume_udp_kprobe, struct sock *sk, struct sk_buff *skb, int len)
+{
+	struct peer peer = {};
+
+	if (len <= 0)
+		return 0;
+	if (!BPF_CORE_READ(sk, __sk_common.skc_dport))
+		peer_from_skb(&peer, skb, BPF_CORE_READ(sk, __sk_common.skc_family));
+	account(sk, len, FA_DIR_RX, &peer);
+	return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(sk_state_kprobe, struct sock *sk, int oldstate, int newstate)
+{
+	struct rx_pos born = { .flags = RX_BORN };
+	__u64 key = (__u64)sk;
+
+	audit_state(sk, oldstate, newstate);
+	if (tcp_starts(sk, newstate) && bpf_map_update_elem(&tcp_rx_pos, &key, &born, BPF_ANY))
+		stat_add(FA_STAT_SOCKET_STATE_FULL, 1);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_destroy_sock")
+int BPF_KPROBE(tcp_destroy_kprobe, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	bpf_map_delete_elem(&tcp_rx_pos, &key);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

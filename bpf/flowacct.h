@@ -26,17 +26,6 @@ enum fa_dir {
 	FA_DIR_MAX = 2,
 };
 
-/*
- * The prototypes the kernel's tcp_recvmsg/udp_recvmsg/udpv6_recvmsg have had, read from
- * its BTF by user space (user/protos.c) before the fentry and kprobe programs load; how
- * each is read is in bpf/core_fixes.bpf.h.
- */
-enum fa_recv_proto {
-	FA_RECV_NONBLOCK = 1, /* (sk, msg, len, nonblock, flags, addr_len): before 5.19 */
-	FA_RECV_ADDR_LEN = 2, /* (sk, msg, len, flags, addr_len) */
-	FA_RECV_FLAGS = 3, /* (sk, msg, len, flags): addr_len gone, as in 6.18 */
-};
-
 /* Bits of the in-kernel family/protocol filter (fa_cfg.want). */
 enum fa_want {
 	FA_WANT_IPV4 = 1 << 0,
@@ -67,7 +56,10 @@ enum fa_want {
 	X(KRETPROBE_MISSED, kretprobe_missed,                                                      \
 	  "kprobe backend: return probes that never fired (too many calls blocked at once)")       \
 	X(INFLIGHT_FULL, inflight_full,                                                            \
-	  "kprobe backend: calls lost because the table of calls in progress was full")
+	  "kprobe backend: calls lost because the table of calls in progress was full")            \
+	X(SOCKET_STATE_FULL, socket_state_full,                                                    \
+	  "TCP reads not counted because the socket's read position could not be kept (kprobe "    \
+	  "backend: its socket table was full; else the kernel refused socket storage)")
 
 enum fa_stat {
 #define FA_STAT_ENUM(id, name, help) FA_STAT_##id,
@@ -75,6 +67,43 @@ enum fa_stat {
 #undef FA_STAT_ENUM
 		FA_STAT_MAX,
 };
+
+/*
+ * Bytes on sockets whose family or protocol flowacct does not break down into flows
+ * (AF_UNIX, UDP-Lite, raw sockets, ...; which of them reach a hook depends on the
+ * backend): by family and protocol, so that nothing that reaches a hook is dropped.
+ */
+#define FA_OTHER_MAX 256
+
+struct fa_other_key {
+	__u16 family; /* AF_* */
+	__u16 proto; /* the socket's protocol (IPPROTO_* for IP sockets) */
+};
+
+struct fa_other_value {
+	__u64 bytes[FA_DIR_MAX];
+	__u64 calls[FA_DIR_MAX];
+};
+
+/*
+ * --audit: what flowacct counted per TCP socket that it saw connect (so that the kernel's
+ * own counters of the socket, read with sock_diag, cover the same bytes). By the socket's
+ * addresses and network namespace, as sock_diag names them; from ESTABLISHED to CLOSE.
+ */
+struct fa_audit_key {
+	__u8 laddr[FA_ADDR_LEN];
+	__u8 raddr[FA_ADDR_LEN];
+	__u32 netns; /* the namespace's inode number */
+	__u16 lport, rport; /* host byte order */
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct fa_audit_value {
+	__u64 bytes[FA_DIR_MAX];
+};
+
+_Static_assert(sizeof(struct fa_audit_key) == 44, "fa_audit_key layout");
 
 /* Identity of a flow. Family-independent: IPv4 addresses use the first 4 bytes. */
 struct fa_flow_key {

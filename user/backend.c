@@ -5,6 +5,7 @@
  * bpf_program__set_autoload() before the load.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,17 +41,35 @@ static bool hook_optional(const char *func)
 	return !strcmp(func, "tcp_sendpage");
 }
 
+/* A program's backend is its name's suffix (bpf/flowacct.bpf.c): a hook such as
+ * inet_sock_set_state serves several backends, one program each. */
 static enum fa_backend prog_backend(const struct bpf_program *prog)
 {
-	const char *sec = bpf_program__section_name(prog);
+	static const struct {
+		const char *suffix;
+		enum fa_backend backend;
+	} suffixes[] = {
+		{ "_tp", FA_BACKEND_TRACEPOINT }, { "_cg", FA_BACKEND_TRACEPOINT },
+		{ "_fentry", FA_BACKEND_FENTRY }, { "_fexit", FA_BACKEND_FENTRY },
+		{ "_kprobe", FA_BACKEND_KPROBE }, { "_kretprobe", FA_BACKEND_KPROBE },
+	};
+	const char *name = bpf_program__name(prog);
+	size_t len = strlen(name);
 
-	if (!strncmp(sec, "tp_btf/", 7))
-		return FA_BACKEND_TRACEPOINT;
-	if (!strncmp(sec, "fexit/", 6) || !strncmp(sec, "fentry/", 7))
-		return FA_BACKEND_FENTRY;
-	if (!strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10))
-		return FA_BACKEND_KPROBE;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t n = strlen(suffixes[i].suffix);
+
+		if (len > n && !strcmp(name + len - n, suffixes[i].suffix))
+			return suffixes[i].backend;
+	}
 	return FA_BACKEND_AUTO;
+}
+
+/* The cgroup sock_addr programs tell the tracepoint backend the peers of unconnected UDP
+ * sockets; they are attached to the cgroup v2 root, not by the skeleton. */
+static bool prog_is_cgroup(const struct bpf_program *prog)
+{
+	return !strncmp(bpf_program__section_name(prog), "cgroup/", 7);
 }
 
 static const char *prog_target(const struct bpf_program *prog)
@@ -80,22 +99,22 @@ static bool kallsyms_has(const char *func)
 	return found;
 }
 
-/* Does the kernel have this hook point for this backend? */
-static bool hook_exists(enum fa_backend b, const struct btf *vmlinux, const char *target)
+/* Does the kernel have the hook point of this program? */
+static bool hook_exists(const struct bpf_program *prog, const struct btf *vmlinux)
 {
+	const char *sec = bpf_program__section_name(prog), *target = prog_target(prog);
 	char name[128];
 
-	switch (b) {
-	case FA_BACKEND_TRACEPOINT:
+	if (!strncmp(sec, "tp_btf/", 7) || !strncmp(sec, "raw_tp/", 7)) {
 		snprintf(name, sizeof(name), "btf_trace_%s", target);
-		return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
-	case FA_BACKEND_FENTRY:
-		return vmlinux && btf__find_by_name_kind(vmlinux, target, BTF_KIND_FUNC) > 0;
-	case FA_BACKEND_KPROBE:
-		return kallsyms_has(target);
-	default:
-		return false;
+		return vmlinux ? btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0
+			       : !strncmp(sec, "raw_tp/", 7); /* by name, at attach */
 	}
+	if (!strncmp(sec, "fentry/", 7) || !strncmp(sec, "fexit/", 6))
+		return vmlinux && btf__find_by_name_kind(vmlinux, target, BTF_KIND_FUNC) > 0;
+	if (!strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10))
+		return kallsyms_has(target);
+	return prog_is_cgroup(prog);
 }
 
 /* Loads (never attaches) an empty fentry program: refused with EPERM on some kernels. */
@@ -140,16 +159,16 @@ static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
 
 		if (prog_backend(prog) != b || hook_optional(target))
 			continue;
-		if (!hook_exists(b, vmlinux, target)) {
+		if (!hook_exists(prog, vmlinux)) {
+			const char *sec = bpf_program__section_name(prog);
+
 			fa_err_set(why, 0, "the kernel has no %s %s",
-				   b == FA_BACKEND_TRACEPOINT ? "tracepoint" : "function", target);
+				   strstr(sec, "tp/") ? "tracepoint" : "function", target);
 			return -ENOENT;
 		}
 	}
 	if (b == FA_BACKEND_FENTRY || b == FA_BACKEND_KPROBE) {
-		__u8 recv;
-
-		err = fa_protos_check(vmlinux, &recv, why);
+		err = fa_protos_check(vmlinux, why);
 		if (err)
 			return err;
 	}
@@ -164,13 +183,58 @@ static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
 	return 0;
 }
 
+/* The root of the cgroup v2 hierarchy (/sys/fs/cgroup on pure v2 hosts,
+ * /sys/fs/cgroup/unified on hybrid ones), opened; -1 if none is mounted. */
+static int cgroup2_open(void)
+{
+	char line[4096], path[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		/* "id parent maj:min root mountpoint options... - fstype source ..." */
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", path) != 1)
+			continue;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	fclose(f);
+	return fd;
+}
+
+static int attach_cgroup_progs(struct flowacct_bpf *skel, int cgroup_fd, struct fa_bpf *out,
+			       struct fa_err *why)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program (prog, skel->obj) {
+		struct bpf_link *link;
+
+		if (!prog_is_cgroup(prog) || !bpf_program__autoload(prog))
+			continue;
+		if (out->ncgroup_links == (int)ARRAY_SIZE(out->cgroup_links))
+			return fa_err_set(why, -E2BIG, "too many cgroup programs");
+		link = bpf_program__attach_cgroup(prog, cgroup_fd);
+		if (!link)
+			return fa_err_set(why, -errno,
+					  "attaching %s to the cgroup v2 root failed (%s)",
+					  bpf_program__name(prog), strerror(errno));
+		out->cgroup_links[out->ncgroup_links++] = link;
+	}
+	return 0;
+}
+
 static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 			const struct btf *vmlinux, struct fa_bpf *out, struct fa_err *why)
 {
 	struct flowacct_bpf *skel = flowacct_bpf__open();
 	struct bpf_program *prog;
 	__u8 one = 1;
-	int err;
+	int err, cgroup_fd = -1;
 
 	if (!skel)
 		return fa_err_set(why, -errno, "opening the BPF object failed (%s)",
@@ -178,12 +242,8 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	skel->rodata->want = opts->want;
 	skel->rodata->filter_pids = opts->npids > 0;
 	skel->rodata->max_slots = opts->max_flows;
-	if (b == FA_BACKEND_FENTRY || b == FA_BACKEND_KPROBE) {
-		/* checked by backend_probe(): where the recvmsg programs read their arguments */
-		err = fa_protos_check(vmlinux, &skel->rodata->recv_proto, why);
-		if (err)
-			goto cleanup;
-	}
+	skel->rodata->audit = opts->audit;
+	bpf_map__set_max_entries(skel->maps.audit_socks, opts->audit ? 65536 : 1);
 	bpf_map__set_max_entries(skel->maps.slots, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.flow_index, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.free_slots, opts->max_flows);
@@ -192,9 +252,15 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	bpf_map__set_max_entries(skel->maps.overflow,
 				 opts->max_flows > 4096 ? opts->max_flows : 4096);
 	bpf_map__set_max_entries(skel->maps.pid_filter, opts->npids > 0 ? opts->npids : 1);
+	cgroup_fd = b == FA_BACKEND_TRACEPOINT ? cgroup2_open() : -1;
+	if (b == FA_BACKEND_TRACEPOINT && cgroup_fd < 0)
+		fa_log("no cgroup v2 hierarchy is mounted: unconnected UDP sockets are shown per "
+		       "socket, not per peer (the tracepoint backend learns peers from cgroup "
+		       "hooks)");
 	bpf_object__for_each_program (prog, skel->obj) {
-		bool on = prog_backend(prog) == b && (!hook_optional(prog_target(prog)) ||
-						      hook_exists(b, vmlinux, prog_target(prog)));
+		bool on = prog_backend(prog) == b &&
+			  (!hook_optional(prog_target(prog)) || hook_exists(prog, vmlinux)) &&
+			  (!prog_is_cgroup(prog) || cgroup_fd >= 0);
 
 		bpf_program__set_autoload(prog, on);
 		if (on)
@@ -222,6 +288,9 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 		fa_err_set(why, 0, "attaching failed (%s)", strerror(-err));
 		goto cleanup;
 	}
+	err = attach_cgroup_progs(skel, cgroup_fd, out, why);
+	if (err)
+		goto cleanup;
 	/* the slots' counters are read in place each interval, without a system call */
 	out->slots = mmap(NULL, slots_size(opts->max_flows), PROT_READ | PROT_WRITE, MAP_SHARED,
 			  bpf_map__fd(skel->maps.slots), 0);
@@ -239,10 +308,19 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	out->free_fd = bpf_map__fd(skel->maps.free_slots);
 	out->overflow_fd = bpf_map__fd(skel->maps.overflow);
 	out->stats_fd = bpf_map__fd(skel->maps.stats);
+	out->other_fd = bpf_map__fd(skel->maps.other_traffic);
+	out->audit_fd = opts->audit ? bpf_map__fd(skel->maps.audit_socks) : -1;
 	out->max_flows = opts->max_flows;
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
 	return 0;
 
 cleanup:
+	for (int i = 0; i < out->ncgroup_links; i++)
+		bpf_link__destroy(out->cgroup_links[i]);
+	out->ncgroup_links = 0;
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
 	flowacct_bpf__destroy(skel);
 	return err;
 }
@@ -283,11 +361,12 @@ int fa_backend_probe(enum fa_backend b, struct fa_err *why)
 int fa_backend_open(const struct fa_backend_opts *opts, struct fa_bpf *out, struct fa_err *err)
 {
 	static const char *const hooks[FA_BACKEND_MAX] = {
-		[FA_BACKEND_FENTRY] = "fexit on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
-		[FA_BACKEND_KPROBE] =
-			"kprobes on tcp_sendmsg, tcp_recvmsg, udp(v6)_sendmsg/recvmsg",
-		[FA_BACKEND_TRACEPOINT] =
-			"tracepoints sock:sock_send_length, sock:sock_recv_length",
+		[FA_BACKEND_FENTRY] = "fentry/fexit on tcp_sendmsg, udp(v6)_sendmsg, "
+				      "tcp_cleanup_rbuf, skb_consume_udp",
+		[FA_BACKEND_KPROBE] = "kprobes on tcp_sendmsg, udp(v6)_sendmsg, tcp_cleanup_rbuf, "
+				      "skb_consume_udp",
+		[FA_BACKEND_TRACEPOINT] = "tracepoints sock:sock_send_length, "
+					  "sock:sock_recv_length, tcp:tcp_rcv_space_adjust",
 	};
 	enum fa_backend first = opts->backend, last = opts->backend;
 	struct probe_ctx p;
@@ -327,6 +406,9 @@ out:
 
 void fa_backend_close(struct fa_bpf *bpf)
 {
+	for (int i = 0; i < bpf->ncgroup_links; i++)
+		bpf_link__destroy(bpf->cgroup_links[i]);
+	bpf->ncgroup_links = 0;
 	if (bpf->slots)
 		munmap(bpf->slots, slots_size(bpf->nslots));
 	bpf->slots = NULL;

@@ -18,6 +18,7 @@ extern const char *const fa_backend_names[FA_BACKEND_MAX];
 
 struct fa_err;
 struct flowacct_bpf;
+struct bpf_link;
 
 /* What the kernel side is asked to do: the backend's own options, nothing else. */
 struct fa_backend_opts {
@@ -26,6 +27,7 @@ struct fa_backend_opts {
 	const __u32 *pids; /* --pid: only these processes; npids 0: all */
 	int npids;
 	__u32 max_flows; /* flow table size */
+	bool audit; /* --audit: count per TCP socket too (struct fa_audit_key) */
 };
 
 struct fa_bpf {
@@ -37,7 +39,11 @@ struct fa_bpf {
 	int index_fd; /* flow key -> slot; an entry leaves when its slot is retired */
 	int free_fd; /* queue of retired slots handed back for reuse */
 	int overflow_fd, stats_fd;
+	int other_fd; /* struct fa_other_key -> struct fa_other_value */
+	int audit_fd; /* --audit: struct fa_audit_key -> struct fa_audit_value; else -1 */
 	__u32 max_flows;
+	struct bpf_link *cgroup_links[4]; /* tracepoint: the UDP peer hooks */
+	int ncgroup_links;
 };
 
 /*

@@ -76,6 +76,8 @@ struct fa_collector {
 	struct timespec last;
 	struct fa_counts grand; /* everything since start, removed rows included */
 	__u64 stats_prev[FA_STAT_MAX];
+	struct fa_other other[FA_OTHER_MAX]; /* totals of the last sample, sorted */
+	size_t nother;
 };
 
 static size_t entry_bucket(const struct fa_collector *c, __u8 src, const struct fa_flow_key *k)
@@ -248,6 +250,56 @@ static int read_stats(struct fa_collector *c, __u64 *drops)
 			drops[i] += vals[cpu];
 	}
 	free(vals);
+	return 0;
+}
+
+static int other_cmp(const void *a, const void *b)
+{
+	const struct fa_other *x = a, *y = b;
+
+	return x->family != y->family ? x->family - y->family : x->proto - y->proto;
+}
+
+/* Traffic of other families and protocols: at most FA_OTHER_MAX kinds, read whole. */
+static int read_other(struct fa_collector *c, struct fa_snapshot *snap)
+{
+	struct fa_other_key k, cur, *prev = NULL;
+	struct fa_other now[FA_OTHER_MAX];
+	size_t n = 0;
+
+	while (n < FA_OTHER_MAX && !bpf_map_get_next_key(c->bpf->other_fd, prev, &k)) {
+		struct fa_other_value v;
+
+		if (!bpf_map_lookup_elem(c->bpf->other_fd, &k, &v)) {
+			now[n] = (struct fa_other){ .family = k.family, .proto = k.proto };
+			now[n].total.rx_bytes = v.bytes[FA_DIR_RX];
+			now[n].total.tx_bytes = v.bytes[FA_DIR_TX];
+			now[n].total.rx_calls = v.calls[FA_DIR_RX];
+			now[n].total.tx_calls = v.calls[FA_DIR_TX];
+			n++;
+		}
+		cur = k;
+		prev = &cur;
+	}
+	qsort(now, n, sizeof(now[0]), other_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct fa_other *p =
+			bsearch(&now[i], c->other, c->nother, sizeof(now[0]), other_cmp);
+
+		if (p)
+			fa_counts_sub(&now[i].delta, &now[i].total, &p->total);
+		else
+			now[i].delta = now[i].total; /* kinds appear once and never leave */
+	}
+	memcpy(c->other, now, n * sizeof(now[0]));
+	c->nother = n;
+	if (!n)
+		return 0;
+	snap->other = malloc(n * sizeof(now[0]));
+	if (!snap->other)
+		return -ENOMEM;
+	memcpy(snap->other, now, n * sizeof(now[0]));
+	snap->nother = n;
 	return 0;
 }
 
@@ -663,6 +715,8 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	snap->packets = c->ring != NULL;
 
 	err = read_kernel(c, snap->drops);
+	if (!err)
+		err = read_other(c, snap);
 	if (!err)
 		err = sample_flows(c, snap);
 	if (!err) {

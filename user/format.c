@@ -109,3 +109,38 @@ const char *fa_family_name(__u8 family)
 {
 	return family == FA_FAMILY_IPV4 ? "ipv4" : family == FA_FAMILY_IPV6 ? "ipv6" : "-";
 }
+
+char *fa_other_name(char *buf, size_t len, __u16 family, __u16 proto)
+{
+	/* the families a socket send/receive hook meets in practice (linux/socket.h) */
+	static const char *const families[] = {
+		[1] = "unix",	    [2] = "ipv4", [10] = "ipv6",  [16] = "netlink",
+		[17] = "packet",    [21] = "rds", [29] = "can",	  [30] = "tipc",
+		[31] = "bluetooth", [38] = "alg", [40] = "vsock", [41] = "kcm",
+		[42] = "qipcrtr",   [43] = "smc", [44] = "xdp",	  [45] = "mctp",
+	};
+	static const struct {
+		__u16 proto;
+		const char *name;
+	} protos[] = {
+		{ 1, "icmp" },	  { 6, "tcp" },	   { 17, "udp" },
+		{ 58, "icmpv6" }, { 132, "sctp" }, { 136, "udplite" },
+		{ 255, "raw" },	  { 256, "smc" },  { 262, "mptcp" },
+	};
+	const char *fam = family < sizeof(families) / sizeof(families[0]) ? families[family] : NULL;
+
+	if (family != FA_FAMILY_IPV4 && family != FA_FAMILY_IPV6) {
+		if (fam)
+			snprintf(buf, len, "%s", fam);
+		else
+			snprintf(buf, len, "af%u", family);
+		return buf;
+	}
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].proto == proto) {
+			snprintf(buf, len, "%s/%s", fam, protos[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "%s/%u", fam, proto);
+	return buf;
+}

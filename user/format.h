@@ -37,5 +37,9 @@ char *fa_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 const char *fa_proto_name(__u8 proto); /* "tcp", "udp", "-" */
 const char *fa_family_name(__u8 family); /* "ipv4", "ipv6", "-" */
+/* What other-traffic rows are called: "unix", "netlink", "ipv4/udplite", "ipv6/262",
+ * "af38" (the socket's family, and for IP sockets its protocol) */
+char *fa_other_name(char *buf, size_t len, __u16 family, __u16 proto);
+#define FA_OTHER_NAME_LEN 32
 
 #endif /* FA_FORMAT_H */

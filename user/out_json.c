@@ -229,6 +229,21 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		}
 		bracket(w, NULL, yajl_gen_array_close);
 	}
+	bracket(w, "other", yajl_gen_array_open);
+	for (size_t i = 0; i < snap->nother && !w->err; i++) {
+		const struct fa_other *o = &snap->other[i];
+		char name[FA_OTHER_NAME_LEN];
+
+		if (active_only && !fa_counts_moved(&o->delta))
+			continue;
+		bracket(w, NULL, yajl_gen_map_open);
+		set_str(w, "kind", fa_other_name(name, sizeof(name), o->family, o->proto));
+		set_int(w, "family_id", o->family);
+		set_int(w, "protocol_id", o->proto);
+		put_counts(w, &o->delta, &o->total, false);
+		bracket(w, NULL, yajl_gen_map_close);
+	}
+	bracket(w, NULL, yajl_gen_array_close);
 	bracket(w, "processes", yajl_gen_array_open);
 	for (size_t i = 0; i < snap->nprocs && !w->err; i++) {
 		const struct fa_proc *p = &snap->procs[i];

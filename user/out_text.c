@@ -40,6 +40,17 @@ static void print_header(FILE *f, const struct fa_snapshot *snap)
 	}
 	if (lossy)
 		fputc('\n', f);
+	for (size_t i = 0; i < snap->nother; i++) {
+		const struct fa_other *o = &snap->other[i];
+		char name[FA_OTHER_NAME_LEN];
+
+		fprintf(f, "%s%s rx=%llu tx=%llu", i ? "  " : "OTHER (not in the totals): ",
+			fa_other_name(name, sizeof(name), o->family, o->proto),
+			(unsigned long long)o->total.rx_bytes,
+			(unsigned long long)o->total.tx_bytes);
+		if (i + 1 == snap->nother)
+			fputc('\n', f);
+	}
 }
 
 static void print_row(FILE *f, const struct fa_view_row *r, double iv, bool packets)

@@ -296,6 +296,19 @@ static void put_globals(FILE *f, const struct fa_snapshot *snap)
 		fprintf(f, "%s %llu\n", name, (unsigned long long)snap->drops[i]);
 	}
 
+	put_family(f, "flowacct_other_bytes_total", "counter",
+		   "Bytes on sockets of families and protocols without flows (AF_UNIX, UDP-Lite, "
+		   "...), by kind and direction; not in flowacct_rx_bytes_total/tx_bytes_total.");
+	for (size_t i = 0; i < snap->nother; i++) {
+		const struct fa_other *o = &snap->other[i];
+		char kind[FA_OTHER_NAME_LEN];
+
+		fa_other_name(kind, sizeof(kind), o->family, o->proto);
+		fprintf(f, "flowacct_other_bytes_total{kind=\"%s\",direction=\"rx\"} %llu\n", kind,
+			(unsigned long long)o->total.rx_bytes);
+		fprintf(f, "flowacct_other_bytes_total{kind=\"%s\",direction=\"tx\"} %llu\n", kind,
+			(unsigned long long)o->total.tx_bytes);
+	}
 	put_family(f, "flowacct_flows", "gauge", "Flows in the last snapshot.");
 	fprintf(f, "flowacct_flows %zu\n", snap->nflows);
 	put_family(f, "flowacct_processes", "gauge", "Processes in the last snapshot.");

@@ -18,14 +18,10 @@ static const struct proto send_sk_msg_size = { { "sk", "msg", "size" } };
 static const struct proto send_sk_msg_len = { { "sk", "msg", "len" } };
 static const struct proto sendpage = { { "sk", "page", "offset", "size", "flags" } };
 
-/* Indexed by enum fa_recv_proto; see bpf/core_fixes.bpf.h for the kernel changes */
-static const struct proto recv_protos[] = {
-	[FA_RECV_NONBLOCK] = { { "sk", "msg", "len", "nonblock", "flags", "addr_len" } },
-	[FA_RECV_ADDR_LEN] = { { "sk", "msg", "len", "flags", "addr_len" } },
-	[FA_RECV_FLAGS] = { { "sk", "msg", "len", "flags" } },
-};
-
-static const char *const recv_funcs[] = { "tcp_recvmsg", "udp_recvmsg", "udpv6_recvmsg" };
+/* The receive hooks: chosen because their prototypes have not changed (the recvmsg
+ * functions' have, bpf/core_fixes.bpf.h) */
+static const struct proto cleanup_rbuf = { { "sk", "copied" } };
+static const struct proto consume_udp = { { "sk", "skb", "len" } };
 
 /* "(sk, msg, len)": what the kernel has, for the refusal */
 static void describe(const struct btf *btf, const struct btf_type *fp, char *buf, size_t len)
@@ -86,32 +82,29 @@ static int match(const struct btf *btf, const char *func, const struct proto *pr
 			  have);
 }
 
-int fa_protos_check(const struct btf *btf, __u8 *recv, struct fa_err *why)
+int fa_protos_check(const struct btf *btf, struct fa_err *why)
 {
-	int err, r = -1;
+	static const struct {
+		const char *func;
+		const struct proto *proto;
+	} hooked[] = {
+		{ "tcp_sendmsg", &send_sk_msg_size },  { "udp_sendmsg", &send_sk_msg_len },
+		{ "udpv6_sendmsg", &send_sk_msg_len }, { "tcp_sendpage", &sendpage },
+		{ "tcp_cleanup_rbuf", &cleanup_rbuf }, { "skb_consume_udp", &consume_udp },
+	};
+	int err;
 
 	if (!btf)
 		return fa_err_set(why, -ENOENT,
 				  "the kernel has no BTF (/sys/kernel/btf/vmlinux): the hooked "
 				  "functions' prototypes cannot be checked");
-	err = match(btf, "tcp_sendmsg", &send_sk_msg_size, 1, why);
-	if (err >= 0)
-		err = match(btf, "udp_sendmsg", &send_sk_msg_len, 1, why);
-	if (err >= 0)
-		err = match(btf, "udpv6_sendmsg", &send_sk_msg_len, 1, why);
-	if (err >= 0 && func_proto(btf, "tcp_sendpage")) /* gone since 6.5: then not hooked */
-		err = match(btf, "tcp_sendpage", &sendpage, 1, why);
-	for (size_t i = 0; err >= 0 && i < ARRAY_SIZE(recv_funcs); i++) {
-		err = match(btf, recv_funcs[i], recv_protos, ARRAY_SIZE(recv_protos), why);
-		if (err >= 0 && r >= 0 && err != r)
-			err = fa_err_set(why, -EOPNOTSUPP,
-					 "%s and %s have different prototypes, which no kernel "
-					 "had",
-					 recv_funcs[0], recv_funcs[i]);
-		r = err;
+	for (size_t i = 0; i < ARRAY_SIZE(hooked); i++) {
+		/* tcp_sendpage is gone since 6.5, and then not hooked */
+		if (!strcmp(hooked[i].func, "tcp_sendpage") && !func_proto(btf, "tcp_sendpage"))
+			continue;
+		err = match(btf, hooked[i].func, hooked[i].proto, 1, why);
+		if (err < 0)
+			return err;
 	}
-	if (err < 0)
-		return err;
-	*recv = r;
 	return 0;
 }

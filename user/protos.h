@@ -13,9 +13,8 @@
 struct btf;
 struct fa_err;
 
-/* The recvmsg prototype all of tcp_recvmsg, udp_recvmsg and udpv6_recvmsg have (enum
- * fa_recv_proto) into *recv, after checking the send functions too. 0, or -ENOENT /
+/* 0 if every hooked function has the prototype the programs read it by; else -ENOENT or
  * -EOPNOTSUPP with the function and what it has in why. */
-int fa_protos_check(const struct btf *btf, __u8 *recv, struct fa_err *why);
+int fa_protos_check(const struct btf *btf, struct fa_err *why);
 
 #endif /* FA_PROTOS_H */

@@ -136,6 +136,9 @@ void fa_snapshot_free(struct fa_snapshot *snap)
 	free(snap->overflow);
 	free(snap->procs);
 	free(snap->unmatched);
+	free(snap->other);
+	snap->other = NULL;
+	snap->nother = 0;
 	snap->flows = NULL;
 	snap->overflow = NULL;
 	snap->procs = NULL;
@@ -163,7 +166,8 @@ int fa_snapshot_copy(struct fa_snapshot *dst, const struct fa_snapshot *src)
 		      sizeof(*src->overflow)) |
 	    dup_array((void **)&dst->procs, src->procs, src->nprocs, sizeof(*src->procs)) |
 	    dup_array((void **)&dst->unmatched, src->unmatched, src->nunmatched,
-		      sizeof(*src->unmatched))) {
+		      sizeof(*src->unmatched)) |
+	    dup_array((void **)&dst->other, src->other, src->nother, sizeof(*src->other))) {
 		fa_snapshot_free(dst);
 		return -ENOMEM;
 	}

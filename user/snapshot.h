@@ -65,6 +65,17 @@ struct fa_unmatched {
 	struct fa_counts delta, total; /* packet counters only */
 };
 
+/*
+ * Bytes on sockets of a family or protocol that has no flows (AF_UNIX, UDP-Lite, ...), by
+ * family and protocol: counted, never dropped, and apart from the totals, which are TCP
+ * and UDP over IP.
+ */
+struct fa_other {
+	__u16 family; /* AF_* */
+	__u16 proto; /* the socket's protocol number */
+	struct fa_counts delta, total; /* bytes and calls only */
+};
+
 struct fa_snapshot {
 	struct timespec ts; /* CLOCK_REALTIME at the end of the interval */
 	double interval_s; /* measured length of the interval (CLOCK_MONOTONIC) */
@@ -82,6 +93,8 @@ struct fa_snapshot {
 	size_t nprocs;
 	struct fa_unmatched *unmatched;
 	size_t nunmatched;
+	struct fa_other *other; /* by family, then protocol */
+	size_t nother;
 };
 
 /* Fills snap->procs from snap->flows and snap->overflow: the one per-process sum. 0, -ENOMEM. */

@@ -219,6 +219,18 @@ static void draw_header(struct fa_tui *t)
 		attrset(A_NORMAL);
 	else
 		put(2, 0, "loss: none");
+	x = lossy ? x + 2 : (int)strlen("loss: none") + 2;
+	for (size_t i = 0; t->have_shown && i < s->nother; i++) { /* beside, not in, the totals */
+		char name[FA_OTHER_NAME_LEN];
+
+		fmt_amount(a[0], sizeof(a[0]),
+			   s->other[i].total.rx_bytes + s->other[i].total.tx_bytes, t->exact, "");
+		snprintf(line, sizeof(line), "%s%s %s", i ? "  " : "other: ",
+			 fa_other_name(name, sizeof(name), s->other[i].family, s->other[i].proto),
+			 a[0]);
+		put(2, x, line);
+		x += strlen(line);
+	}
 }
 
 static void draw_status(struct fa_tui *t, size_t first, size_t shown, size_t n)
