@@ -210,13 +210,14 @@ static __always_inline void audit_key_of(struct sock *sk, struct fa_audit_key *k
 	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
-/* --audit: the same bytes the flow got, on the socket's own line */
+/* --audit: every TCP byte that goes to a flow (or an overflow row) goes to its socket's
+ * line too, from the same call, so the audit sees exactly what the outputs count */
 static __always_inline void audit_add(struct sock *sk, int dir, __u64 bytes)
 {
 	struct fa_audit_key k = {};
 	struct fa_audit_value *v;
 
-	if (!audit || !bytes)
+	if (!audit || !bytes || BPF_CORE_READ(sk, sk_protocol) != FA_PROTO_TCP)
 		return;
 	audit_key_of(sk, &k);
 	v = bpf_map_lookup_elem(&audit_socks, &k);
@@ -405,6 +406,7 @@ static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 b
 		account_other(sk, dir, bytes);
 	if (kind != KEY_FLOW)
 		return;
+	audit_add(sk, dir, bytes);
 	found = bpf_map_lookup_elem(&flow_index, &key);
 	if (found) {
 		idx = *found;
@@ -522,6 +524,7 @@ static __always_inline void account_cached(struct sock *sk, struct sk_cache *c, 
 		s = bpf_map_lookup_elem(&slots, &slot);
 		if (s && c->gen && s->gen == c->gen) {
 			counts_add(s->bytes, s->calls, dir, bytes);
+			audit_add(sk, dir, bytes);
 			return;
 		}
 	}
@@ -590,15 +593,12 @@ static const struct peer no_peer = {};
 static __always_inline void tcp_read_cached(struct sock *sk)
 {
 	struct sk_cache *c = sk_cache_get(sk);
-	__u32 n;
 
 	if (!c) {
 		stat_add(FA_STAT_SOCKET_STATE_FULL, 1);
 		return;
 	}
-	n = tcp_read_delta(sk, &c->rx);
-	account_cached(sk, c, n, FA_DIR_RX, &no_peer);
-	audit_add(sk, FA_DIR_RX, n);
+	account_cached(sk, c, tcp_read_delta(sk, &c->rx), FA_DIR_RX, &no_peer);
 }
 
 /*
@@ -774,11 +774,8 @@ int BPF_PROG(sock_send_length_tp, struct sock *sk, int ret, int flags)
 
 	if (is_unconnected_udp(sk))
 		pending_take(sk, FA_DIR_TX, &peer);
-	if (ret <= 0)
-		return 0;
-	account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &peer);
-	if (is_tcp(sk))
-		audit_add(sk, FA_DIR_TX, ret);
+	if (ret > 0)
+		account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &peer);
 	return 0;
 }
 
@@ -843,10 +840,8 @@ static __always_inline void udp_send_fexit(struct sock *sk, struct msghdr *msg, 
 
 static __always_inline void tcp_send_fexit(struct sock *sk, int ret)
 {
-	if (ret <= 0)
-		return;
-	account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &no_peer);
-	audit_add(sk, FA_DIR_TX, ret);
+	if (ret > 0)
+		account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &no_peer);
 }
 
 SEC("fexit/tcp_sendmsg")
@@ -981,11 +976,8 @@ static __always_inline void inflight_exit(__u32 hook, int ret, bool udp)
 		peer_from_sockaddr(&peer, BPF_CORE_READ(msg, msg_name),
 				   BPF_CORE_READ(msg, msg_namelen),
 				   BPF_CORE_READ(sk, __sk_common.skc_family));
-	if (ret > 0) {
+	if (ret > 0)
 		account(sk, ret, FA_DIR_TX, &peer);
-		if (!udp)
-			audit_add(sk, FA_DIR_TX, ret);
-	}
 	bpf_map_delete_elem(&inflight, &k);
 }
 
@@ -1017,7 +1009,6 @@ int BPF_KPROBE(tcp_cleanup_rbuf_kprobe, struct sock *sk)
 {
 	__u64 key = (__u64)sk;
 	struct rx_pos fresh = {}, *pos = bpf_map_lookup_elem(&tcp_rx_pos, &key);
-	__u32 n;
 
 	if (!pos) { /* a connection older than flowacct */
 		bpf_map_update_elem(&tcp_rx_pos, &key, &fresh, BPF_NOEXIST);
@@ -1027,9 +1018,7 @@ int BPF_KPROBE(tcp_cleanup_rbuf_kprobe, struct sock *sk)
 			return 0;
 		}
 	}
-	n = tcp_read_delta(sk, pos);
-	account(sk, n, FA_DIR_RX, &no_peer);
-	audit_add(sk, FA_DIR_RX, n);
+	account(sk, tcp_read_delta(sk, pos), FA_DIR_RX, &no_peer);
 	return 0;
 }
 

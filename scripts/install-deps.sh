@@ -18,7 +18,7 @@ build_pkgs=(
 # e2fsprogs, depmod/modprobe from kmod) and libFuzzer's runtime.
 test_pkgs=(
 	iproute2 procps tmux prometheus curl python3 python3-jsonschema jq
-	qemu-system-x86 busybox-static cpio gzip mmdebstrap e2fsprogs kmod
+	qemu-system-x86 busybox-static cpio gzip xz-utils mmdebstrap e2fsprogs kmod
 	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format bpftrace ethtool
 )
 

@@ -48,7 +48,7 @@ logs=$run_dir/logs
 mkdir -p "$cache" "$logs"
 vm_lock "$work"
 
-vm_need_tools qemu-system-x86_64 cpio gzip dpkg-deb apt-get apt-cache
+vm_need_tools qemu-system-x86_64 cpio gzip xz dpkg-deb apt-get apt-cache
 busybox=/bin/busybox
 is_static "$busybox" || die "$busybox is not static: install busybox-static"
 
@@ -98,11 +98,25 @@ build_initramfs() {
 		[ "$(basename "$b")" = busybox ] && continue
 		is_static "$b" || die "$b is not statically linked"
 	done
+	# the sock_diag handlers for TCP, modules in Debian's kernels, for --audit; from each
+	# kernel's own package, uncompressed for busybox's insmod (init loads the guest's)
+	vm_each_kernel add_diag_modules
 	cp tests/vm/auto-backend.sh "$ir/bin/auto-backend.sh"
 	cp tests/vm/init "$ir/init"
 	chmod +x "$ir/init" "$ir/bin/auto-backend.sh"
 	(cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$run_dir/initrd.gz"
 	say "initramfs $(du -h "$run_dir/initrd.gz" | cut -f1) ($(ls "$ir/bin" | tr '\n' ' '))"
+}
+
+add_diag_modules() { # name glob ...
+	local vmlinuz deb
+	vmlinuz=$(fetch_kernel "$2") || return 0 # run_kernel reports the missing kernel
+	deb=${vmlinuz%.vmlinuz}.deb
+	dpkg-deb --fsys-tarfile "$deb" |
+		tar -x -C "$run_dir/initramfs" --wildcards './lib/modules/*/kernel/net/ipv4/inet_diag.ko*' \
+			'./lib/modules/*/kernel/net/ipv4/tcp_diag.ko*' ||
+		die "no inet_diag/tcp_diag modules in $deb"
+	find "$run_dir/initramfs/lib/modules" -name '*.ko.xz' -exec xz -d -f {} +
 }
 
 # ---- 3. boot one kernel, collect its VMTEST-RESULT lines ----

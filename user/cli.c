@@ -26,6 +26,7 @@ enum long_only {
 	OPT_RING_BLOCK_TIMEOUT,
 	OPT_FILTER,
 	OPT_PROBE_BACKENDS,
+	OPT_AUDIT,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "ring-blocks", required_argument, NULL, OPT_RING_BLOCKS },
 	{ "ring-block-timeout", required_argument, NULL, OPT_RING_BLOCK_TIMEOUT },
 	{ "probe-backends", no_argument, NULL, OPT_PROBE_BACKENDS },
+	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -87,6 +89,10 @@ void fa_cli_usage(FILE *f)
 	      "process\n"
 	      "      --probe-backends  say which backends work on this kernel (auto takes the "
 	      "first), exit\n"
+	      "      --audit           check every interval, per TCP socket seen connecting, "
+	      "that\n"
+	      "                        flowacct's bytes equal the kernel's own counters "
+	      "(exit 3 if not)\n"
 	      "Packets (AF_PACKET ring, needs CAP_NET_RAW):\n"
 	      "      --packets[=IFACE] count packets per flow (default: all interfaces)\n"
 	      "      --tpacket-version 2|3  ring format (default 3)\n"
@@ -262,6 +268,9 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case OPT_PROBE_BACKENDS:
 			cfg->probe_backends = true;
 			break;
+		case OPT_AUDIT:
+			cfg->kernel.audit = true;
+			break;
 		case 'v':
 			cfg->verbose = true;
 			break;
@@ -304,6 +313,11 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		return fail(err, "--json and --batch exclude each other");
 	if (cfg->prom_flows && !cfg->prom_listen)
 		return fail(err, "--prometheus-flows needs --prometheus");
+	/* the audit compares every TCP socket with the kernel: a filter would leave out bytes
+	 * that the kernel counts */
+	if (cfg->kernel.audit && (cfg->kernel.npids || families || protos == FA_WANT_UDP))
+		return fail(err, "--audit checks every TCP socket: it cannot be combined with "
+				 "--pid, -4, -6 or --udp");
 
 	cfg->kernel.want = (families ? families : FA_WANT_IPV4 | FA_WANT_IPV6) |
 			   (protos ? protos : FA_WANT_TCP | FA_WANT_UDP);

@@ -11,6 +11,7 @@ enum fa_exit {
 	FA_EXIT_OK = 0,
 	FA_EXIT_FAILURE = 1, /* runtime: privileges, no usable backend, an output failed */
 	FA_EXIT_USAGE = 2, /* bad options or arguments */
+	FA_EXIT_AUDIT = 3, /* --audit found a socket whose bytes disagree with the kernel's */
 };
 
 /*

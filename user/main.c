@@ -16,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "audit.h"
 #include "backend.h"
 #include "cli.h"
 #include "collector.h"
+#include "format.h"
 #include "log.h"
 #include "output.h"
 #include "tui.h"
@@ -72,6 +74,8 @@ static double mono_now(void)
 
 struct app {
 	struct fa_config cfg;
+	struct fa_audit_result audit; /* --audit: the last check */
+	size_t audit_exact, audit_mismatches; /* socket checks, over the run */
 	struct fa_bpf bpf;
 	struct fa_pktring *ring;
 	struct fa_collector *collector;
@@ -80,6 +84,54 @@ struct app {
 	bool failing[MAX_OUTPUTS];
 	int noutputs;
 };
+
+static void audit_say_mismatches(const struct fa_audit_result *r)
+{
+	for (size_t i = 0; i < r->mismatched && i < FA_AUDIT_MAX_MISMATCHES; i++) {
+		const struct fa_audit_mismatch *m = &r->mismatch[i];
+		char l[FA_FMT_ENDPOINT_LEN], rem[FA_FMT_ENDPOINT_LEN];
+
+		fa_log("audit: MISMATCH tcp %s -> %s: flowacct rx %llu tx %llu, the kernel: read "
+		       "%llu written %llu",
+		       fa_fmt_endpoint(l, sizeof(l), m->tuple.family, m->tuple.laddr,
+				       m->tuple.lport),
+		       fa_fmt_endpoint(rem, sizeof(rem), m->tuple.family, m->tuple.raddr,
+				       m->tuple.rport),
+		       (unsigned long long)m->counted_rx, (unsigned long long)m->counted_tx,
+		       (unsigned long long)m->read, (unsigned long long)m->written);
+	}
+	if (r->mismatched > FA_AUDIT_MAX_MISMATCHES)
+		fa_log("audit: and %zu more mismatched sockets",
+		       r->mismatched - FA_AUDIT_MAX_MISMATCHES);
+}
+
+static void audit_say_summary(const struct app *app)
+{
+	const struct fa_audit_result *r = &app->audit;
+
+	fa_log("audit: last check: %zu TCP sockets watched from their start: %zu exact, %zu "
+	       "mismatched, %zu busy (moved while read), %zu not judged; over the run: %zu "
+	       "exact, %zu mismatched",
+	       r->watched, r->exact, r->mismatched, r->busy, r->unjudged, app->audit_exact,
+	       app->audit_mismatches);
+}
+
+/* --audit, after an interval's outputs; the live view's terminal is spoken to at exit */
+static int app_audit(struct app *app)
+{
+	struct fa_err why = {};
+	int err = fa_audit_run(app->bpf.audit_fd, &app->audit, &why);
+
+	if (err) {
+		fa_log("%s", why.msg);
+		return err;
+	}
+	app->audit_exact += app->audit.exact;
+	app->audit_mismatches += app->audit.mismatched;
+	if (!app->tui)
+		audit_say_mismatches(&app->audit);
+	return 0;
+}
 
 /* One interval: sample, then every output gets the snapshot. */
 static int app_tick(struct app *app, bool final)
@@ -112,6 +164,8 @@ static int app_tick(struct app *app, bool final)
 	if (app->tui) /* last: it keeps the snapshot */
 		fa_tui_update(app->tui, &snap);
 	fa_snapshot_free(&snap);
+	if (!err && app->cfg.kernel.audit)
+		err = app_audit(app);
 	return err;
 }
 
@@ -264,6 +318,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (app.cfg.kernel.audit && fa_audit_probe(&why)) {
+		fa_log("%s", why.msg);
+		return FA_EXIT_FAILURE;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -287,6 +345,13 @@ int main(int argc, char **argv)
 
 cleanup:
 	fa_tui_close(app.tui);
+	if (app.cfg.kernel.audit && app.collector) {
+		if (app.tui)
+			audit_say_mismatches(&app.audit);
+		audit_say_summary(&app);
+		if (rc == FA_EXIT_OK && app.audit_mismatches)
+			rc = FA_EXIT_AUDIT;
+	}
 	for (int i = 0; i < app.noutputs; i++)
 		app.outputs[i]->close(app.outputs[i]);
 	fa_collector_free(app.collector);

@@ -23,15 +23,8 @@ declare -A caught=(
 checked=()
 for backend in "${probe_yes[@]}"; do
 	[ -n "${patch[$backend]:-}" ] || continue
-	src=$root/.output/broken-$backend
-	rm -rf "$src"
-	mkdir -p "$src"
-	tar -C "$root" -c --exclude=./.git --exclude=./.output --exclude=./flowacct . |
-		tar -C "$src" -x
-	patch -d "$src" -p1 --forward <"${patch[$backend]}" >/dev/null ||
-		fail "${patch[$backend]} does not apply to the current tree: regenerate it with diff -u"
-	make -C "$src" --no-print-directory -j"$(nproc)" flowacct .output/tests/fa_exact >/dev/null ||
-		fail "the $backend patched build failed"
+	fa_build_patched "$backend" "${patch[$backend]}"
+	src=$patched_src
 	out=$src/fa_exact.log
 	: >"$out"
 	for flow in ${caught[$backend]} tcp4-send-recv/server; do

@@ -60,3 +60,19 @@ fa_probe_backends() {
 	[ "$names" = "fentry kprobe tracepoint" ] ||
 		fail "--probe-backends lists '$names', want 'fentry kprobe tracepoint' (auto's order)"
 }
+
+# fa_build_patched BACKEND PATCH: a copy of the tree in $root/.output/broken-BACKEND with
+# PATCH applied, and its flowacct and fa_exact built there; the sources stay as they are.
+# Sets patched_src.
+fa_build_patched() {
+	local backend=$1 patch_file=$2
+	patched_src=$root/.output/broken-$backend
+	rm -rf "$patched_src"
+	mkdir -p "$patched_src"
+	tar -C "$root" -c --exclude=./.git --exclude=./.output --exclude=./flowacct . |
+		tar -C "$patched_src" -x
+	patch -d "$patched_src" -p1 --forward <"$patch_file" >/dev/null ||
+		fail "$patch_file does not apply to the current tree: regenerate it with diff -u"
+	make -C "$patched_src" --no-print-directory -j"$(nproc)" flowacct .output/tests/fa_exact \
+		>/dev/null || fail "the $backend patched build failed"
+}

@@ -72,6 +72,7 @@ static struct {
 	const char *flowacct;
 	const char *backend;
 	char backend_used[16]; /* what flowacct said it attached ("using backend NAME") */
+	bool hold_for_audit; /* TCP servers keep their sockets open a while (tcp_server) */
 	const char *summary;
 	const char *only;
 	double interval;
@@ -340,6 +341,10 @@ static void tcp_server(const char *scen, int lfd, enum tcp_style style, long lon
 	}
 	if (reply)
 		tx = send_all(fd, bigbuf, reply);
+	/* in the main session, held open over two intervals, the client's FIN read and this
+	 * side's not yet sent (CLOSE_WAIT and FIN_WAIT2): flowacct --audit checks both then */
+	if (g.hold_for_audit)
+		msleep((int)(2 * g.interval * 1000) + 100);
 	shutdown(fd, SHUT_WR);
 	report(&ends, scen, "server", name, rx, tx);
 	close(fd);
@@ -1343,6 +1348,7 @@ struct session {
 	int lines, bad_lines;
 	bool saw_final;
 	char errpath[128];
+	bool audit; /* started with --audit */
 };
 
 static struct observed *obs_find(struct session *s, int pid, const char *proto, const char *laddr,
@@ -1472,8 +1478,10 @@ static struct session *session_start(const char *const *extra)
 	argv[n++] = "-j";
 	argv[n++] = "--backend";
 	argv[n++] = g.backend;
-	for (; extra && *extra; extra++)
+	for (; extra && *extra; extra++) {
+		s->audit |= !strcmp(*extra, "--audit");
 		argv[n++] = *extra;
+	}
 	argv[n++] = iv;
 	argv[n] = NULL;
 	if (pipe(pfd))
@@ -1524,6 +1532,29 @@ static struct session *session_start(const char *const *extra)
 }
 
 /* Lets flowacct run `intervals` more intervals, stops it with SIGINT, reads everything. */
+/*
+ * --audit, the second oracle: every interval flowacct compared its count of each TCP
+ * socket it saw connect with the kernel's own counters (sock_diag); it exits 3 on any
+ * mismatch (checked above with the exit status) and says what it checked last.
+ */
+static void audit_check(struct session *s)
+{
+	char line[512], *p = NULL;
+	unsigned long exact = 0, mismatched = 1;
+	FILE *f = fopen(s->errpath, "r");
+
+	if (!f)
+		die("open %s", s->errpath);
+	while (!p && fgets(line, sizeof(line), f))
+		p = strstr(line, "over the run: ");
+	fclose(f);
+	check(p && sscanf(p, "over the run: %lu exact, %lu mismatched", &exact, &mismatched) == 2 &&
+		      exact > 0 && !mismatched,
+	      "--audit: over the run, sockets checked exact against the kernel's counters and "
+	      "none mismatched (%s)",
+	      p ? p : "no audit line");
+}
+
 static void session_stop(struct session *s, int intervals)
 {
 	int st;
@@ -1538,6 +1569,8 @@ static void session_stop(struct session *s, int intervals)
 	check(s->lines > 0 && s->bad_lines == 0, "every output line is a JSON object (%d lines)",
 	      s->lines);
 	check(s->saw_final, "the last line is the final interval (\"final\": true)");
+	if (s->audit)
+		audit_check(s);
 }
 
 static int read_expectations(struct expect *exp, int max)
@@ -1691,12 +1724,14 @@ static bool want(const char *name)
 
 static void run_main_session(void)
 {
+	static const char *const audit[] = { "--audit", NULL };
 	static struct expect exp[MAX_EXP];
 	struct session *s;
 	int n;
 
 	reset_expectations();
-	s = session_start(NULL);
+	s = session_start(audit);
+	g.hold_for_audit = true;
 	if (want("tcp4-send-recv"))
 		scenario_tcp("tcp4-send-recv", false, STYLE_SEND_RECV, 1234567, 54321, "fa-tcp4",
 			     NULL);
@@ -1745,6 +1780,7 @@ static void run_main_session(void)
 		scenario_udp_errqueue("udp4-errqueue");
 	if (want("concurrent"))
 		scenario_concurrent("concurrent");
+	g.hold_for_audit = false;
 	/* long enough for exited processes' rows to be evicted from the kernel map */
 	session_stop(s, 7);
 	n = read_expectations(exp, MAX_EXP);
