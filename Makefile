@@ -163,9 +163,10 @@ $(FUZZ_BIN): tests/fuzz/fuzz_pktparse.c $(OUTPUT)/fuzz/obj/pktparse.o | $(OUTPUT
 
 # make bench's floor: empty programs on the hooks of one backend (bench/empty_hook.c)
 BENCH_BIN := $(OUTPUT)/bench/empty_hook
-$(BENCH_BIN): bench/empty_hook.c $(OUTPUT)/bench/empty_hook.skel.h
+$(BENCH_BIN): bench/empty_hook.c $(OUTPUT)/bench/empty_hook.skel.h $(OUTPUT)/user/util.o
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench $< $(LDFLAGS) -lbpf -lelf -lz -o $@
+	$(Q)$(CC) $(CFLAGS) -I$(OUTPUT)/bench -Iuser $< $(OUTPUT)/user/util.o $(LDFLAGS) -lbpf -lelf -lz \
+		-lpthread -o $@
 
 bench: deps all $(BENCH_BIN)
 	$(Q)scripts/bench.sh

@@ -95,6 +95,34 @@ struct rx_pos {
 };
 
 /*
+ * The remote end of one datagram on an unconnected UDP socket, where the hook can see it
+ * (the address a send was given, the sender of a datagram read). set 0: not known, and the
+ * socket's own remote (unset for an unconnected socket) is used.
+ */
+struct peer {
+	__u8 addr[FA_ADDR_LEN]; /* in the socket's family: v4-mapped on an IPv6 socket */
+	__u16 port; /* host byte order */
+	__u8 set;
+	__u8 pad;
+};
+
+/* A datagram's remote, told by a cgroup sock_addr hook to the tracepoint that follows in
+ * the same call on the same thread (tid, pending_put/pending_take below). */
+struct pending {
+	__u32 tid; /* 0: free */
+	struct peer peer;
+};
+
+/* The slot an unconnected socket's last remote went to (one DNS client, one QUIC peer
+ * talking for a while): the fast path for that remote's next datagram. */
+struct peer_cache {
+	__u8 addr[FA_ADDR_LEN];
+	__u16 port;
+	__u16 pad;
+	__u32 pid, slot, gen; /* gen 0: empty */
+};
+
+/*
  * Per socket, the slot its last event went to, so that the next event of the same
  * process on the same socket adds to it without building and hashing a key: this is the
  * hot path. The socket's addresses and ports are kept to notice a connect() that changes
@@ -116,7 +144,9 @@ struct sk_cache {
 	__u32 v6_daddr[4]; /* AF_INET6: skc_v6_daddr */
 	__u32 skip; /* enum cache_skip */
 	struct rx_pos rx; /* TCP */
-	__u32 pad;
+	__u32 pending_spilled; /* a hook found pend[] taken and used pending_peers */
+	struct pending pend[FA_DIR_MAX]; /* UDP, tracepoint backend */
+	struct peer_cache pc; /* unconnected UDP */
 };
 
 struct {
@@ -242,18 +272,6 @@ static __always_inline void audit_state(struct sock *sk, int oldstate, int newst
 		bpf_map_delete_elem(&audit_socks, &k);
 	}
 }
-
-/*
- * The remote end of one datagram on an unconnected UDP socket, where the hook can see it
- * (the address a send was given, the sender of a datagram read). set 0: not known, and the
- * socket's own remote (unset for an unconnected socket) is used.
- */
-struct peer {
-	__u8 addr[FA_ADDR_LEN]; /* in the socket's family: v4-mapped on an IPv6 socket */
-	__u16 port; /* host byte order */
-	__u8 set;
-	__u8 pad;
-};
 
 enum key_kind {
 	KEY_FLOW, /* a flow: count it */
@@ -446,6 +464,13 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int dir, const
 		account_slow(sk, bpf_get_current_pid_tgid() >> 32, dir, bytes, &r);
 }
 
+static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
 /* A peer that is the socket's own connected remote needs no key of its own. */
 static __always_inline bool peer_is_other(const struct peer *peer, const struct sock *sk)
 {
@@ -508,9 +533,25 @@ static __always_inline void account_cached(struct sock *sk, struct sk_cache *c, 
 
 	if (!bytes)
 		return;
-	if (peer_is_other(peer, sk)) { /* one socket, many remotes: a key per datagram */
+	if (peer_is_other(peer, sk)) { /* one socket, many remotes: a key per remote */
+		if (c && c->pc.gen && c->pc.pid == pid && c->pc.port == peer->port &&
+		    addr_eq(c->pc.addr, peer->addr)) {
+			slot = c->pc.slot;
+			s = bpf_map_lookup_elem(&slots, &slot);
+			if (s && s->gen == c->pc.gen) {
+				counts_add(s->bytes, s->calls, dir, bytes);
+				return;
+			}
+		}
 		r.peer = *peer;
 		account_slow(sk, pid, dir, bytes, &r);
+		if (c) {
+			__builtin_memcpy(c->pc.addr, peer->addr, sizeof(c->pc.addr));
+			c->pc.port = peer->port;
+			c->pc.pid = pid;
+			c->pc.slot = r.slot;
+			c->pc.gen = r.gen;
+		}
 		return;
 	}
 	if (c && cache_matches(c, sk, pid)) {
@@ -547,42 +588,47 @@ static __always_inline struct sk_cache *sk_cache_get(struct sock *sk)
  * from tcp_time_wait()) while its owner can still read, with RCV_SHUTDOWN set and, unlike
  * a reset, no error.
  */
-static __always_inline bool tcp_fin_received(struct sock *sk)
+static __always_inline bool fin_state(__u8 state, __u8 shutdown, int err)
 {
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
-
 	if (state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING ||
 	    state == TCP_TIME_WAIT)
 		return true;
-	return state == TCP_CLOSE && (sk_shutdown_of(sk) & RCV_SHUTDOWN) &&
-	       !BPF_CORE_READ(sk, sk_err);
+	return state == TCP_CLOSE && (shutdown & RCV_SHUTDOWN) && !err;
 }
 
 /*
  * The bytes the socket's owner has read since pos was last updated: copied_seq's
  * advance, less the FIN when the advance ends on it. The callers hold the socket's lock
- * (every reader of a TCP receive queue does), so pos needs no atomics.
+ * (every reader of a TCP receive queue does), so pos needs no atomics. typed (a
+ * constant): sk is a BTF pointer (tracepoint, fentry), whose tcp_sock is read with plain
+ * loads; else (kprobe) with probe reads.
  */
-static __always_inline __u32 tcp_read_delta(struct sock *sk, struct rx_pos *pos)
+static __always_inline __u32 tcp_read_delta(struct sock *sk, struct rx_pos *pos, bool typed)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	__u32 now = BPF_CORE_READ(tp, copied_seq), rcv_nxt, delta;
+	struct tcp_sock *tp = typed ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
+	__u32 now, rcv_nxt, delta;
 
+	if (!tp)
+		return 0;
+	now = typed ? tp->copied_seq : BPF_CORE_READ(tp, copied_seq);
+	rcv_nxt = typed ? tp->rcv_nxt : BPF_CORE_READ(tp, rcv_nxt);
 	if (!(pos->flags & RX_KNOWN)) {
 		/* a connection seen from its start: its first sequence number, which
 		 * rcv_nxt - bytes_received stays at (both move over data and the FIN) */
 		pos->seq = now;
 		if (pos->flags & RX_BORN)
-			pos->seq = BPF_CORE_READ(tp, rcv_nxt) -
-				   (__u32)BPF_CORE_READ(tp, bytes_received);
+			pos->seq = rcv_nxt - (__u32)(typed ? tp->bytes_received
+							   : BPF_CORE_READ(tp, bytes_received));
 		pos->flags |= RX_KNOWN;
 	}
 	delta = now - pos->seq;
 	if ((int)delta <= 0)
 		return 0;
 	pos->seq = now;
-	rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
-	if (now == rcv_nxt && tcp_fin_received(sk))
+	if (now == rcv_nxt &&
+	    (typed ? fin_state(sk->__sk_common.skc_state, sk->sk_shutdown, sk->sk_err)
+		   : fin_state(BPF_CORE_READ(sk, __sk_common.skc_state), sk_shutdown_of(sk),
+			       BPF_CORE_READ(sk, sk_err))))
 		delta--;
 	return delta;
 }
@@ -598,7 +644,7 @@ static __always_inline void tcp_read_cached(struct sock *sk)
 		stat_add(FA_STAT_SOCKET_STATE_FULL, 1);
 		return;
 	}
-	account_cached(sk, c, tcp_read_delta(sk, &c->rx), FA_DIR_RX, &no_peer);
+	account_cached(sk, c, tcp_read_delta(sk, &c->rx, true), FA_DIR_RX, &no_peer);
 }
 
 /*
@@ -670,34 +716,50 @@ static __always_inline void peer_from_skb(struct peer *p, struct sk_buff *skb, _
 /*
  * The tracepoint backend sees no address at sock_send_length/sock_recv_length, so the
  * cgroup sock_addr hooks, which run inside the same call with the destination of a send
- * (sendmsg4/6, unconnected sends only) or the sender of a datagram being read
- * (recvmsg4/6, when the reader asks for it), leave it here for their thread. lport ties
- * it to the socket; the tracepoint takes it and deletes it.
+ * (sendmsg4/6, sends with an address only) or the sender of a datagram being read
+ * (recvmsg4/6, when the reader asks for it), leave it for their thread in the socket's
+ * storage (pend[], claimed with a compare-and-swap on tid); the tracepoint takes it. A
+ * second thread busy on the same socket at that moment finds pend[] taken and uses
+ * pending_peers instead, keyed by thread, with lport to tie it to the socket.
  */
-struct pending_peer {
-	struct peer peer;
-	__u16 lport;
-	__u16 pad;
-};
-
 struct pending_key {
 	__u64 pid_tgid;
 	__u32 dir;
 	__u32 pad;
 };
 
+struct pending_spill {
+	struct peer peer;
+	__u16 lport;
+	__u16 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct pending_key);
-	__type(value, struct pending_peer);
+	__type(value, struct pending_spill);
 } pending_peers SEC(".maps");
 
-static __always_inline void pending_take(struct sock *sk, int dir, struct peer *out)
+static __always_inline void pending_take(struct sock *sk, struct sk_cache *c, int dir,
+					 struct peer *out)
 {
-	struct pending_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .dir = dir };
-	struct pending_peer *p = bpf_map_lookup_elem(&pending_peers, &k);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_key k = { .pid_tgid = id, .dir = dir };
+	struct pending_spill *p;
+	struct pending *pend;
 
+	if (!c)
+		return;
+	pend = &c->pend[dir & 1];
+	if (pend->tid == (__u32)id) {
+		*out = pend->peer;
+		pend->tid = 0;
+		return;
+	}
+	if (!c->pending_spilled)
+		return;
+	p = bpf_map_lookup_elem(&pending_peers, &k);
 	if (!p)
 		return;
 	if (p->lport == bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport)))
@@ -707,26 +769,39 @@ static __always_inline void pending_take(struct sock *sk, int dir, struct peer *
 
 static __always_inline int pending_put(struct bpf_sock_addr *ctx, int dir, bool v6)
 {
-	struct pending_key k = { .pid_tgid = bpf_get_current_pid_tgid(), .dir = dir };
-	struct pending_peer p = {};
+	__u64 id = bpf_get_current_pid_tgid();
 	struct bpf_sock *sk = ctx->sk;
+	struct peer peer = {};
+	struct sk_cache *c;
+	__u32 was;
 
 	if (ctx->type != 2 /* SOCK_DGRAM */ || !sk)
 		return 1;
 	if (v6) {
-		__u32 *a = (__u32 *)p.peer.addr;
+		__u32 *a = (__u32 *)peer.addr;
 
 		a[0] = ctx->user_ip6[0];
 		a[1] = ctx->user_ip6[1];
 		a[2] = ctx->user_ip6[2];
 		a[3] = ctx->user_ip6[3];
 	} else {
-		*(__u32 *)p.peer.addr = ctx->user_ip4;
+		*(__u32 *)peer.addr = ctx->user_ip4;
 	}
-	p.peer.port = bpf_ntohs((__u16)ctx->user_port);
-	p.peer.set = 1;
-	p.lport = sk->src_port;
-	bpf_map_update_elem(&pending_peers, &k, &p, BPF_ANY);
+	peer.port = bpf_ntohs((__u16)ctx->user_port);
+	peer.set = 1;
+	c = bpf_sk_storage_get(&sk_caches, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c)
+		return 1;
+	was = __sync_val_compare_and_swap(&c->pend[dir & 1].tid, 0, (__u32)id);
+	if (!was || was == (__u32)id) {
+		c->pend[dir & 1].peer = peer;
+	} else {
+		struct pending_key k = { .pid_tgid = id, .dir = dir };
+		struct pending_spill spill = { .peer = peer, .lport = sk->src_port };
+
+		c->pending_spilled = 1;
+		bpf_map_update_elem(&pending_peers, &k, &spill, BPF_ANY);
+	}
 	return 1; /* allow: flowacct only watches */
 }
 
@@ -762,20 +837,24 @@ static __always_inline bool is_tcp(const struct sock *sk)
 	       (sk->__sk_common.skc_family == AF_INET || sk->__sk_common.skc_family == AF_INET6);
 }
 
-static __always_inline bool is_unconnected_udp(const struct sock *sk)
+static __always_inline bool is_udp(const struct sock *sk)
 {
-	return sk->sk_protocol == FA_PROTO_UDP && !sk->__sk_common.skc_dport;
+	return sk->sk_protocol == FA_PROTO_UDP;
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sock_send_length_tp, struct sock *sk, int ret, int flags)
 {
 	struct peer peer = {};
+	struct sk_cache *c;
 
-	if (is_unconnected_udp(sk))
-		pending_take(sk, FA_DIR_TX, &peer);
+	if (ret <= 0 && !is_udp(sk))
+		return 0;
+	c = sk_cache_get(sk);
+	if (is_udp(sk)) /* taken even from a failed send, so that none is left over */
+		pending_take(sk, c, FA_DIR_TX, &peer);
 	if (ret > 0)
-		account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &peer);
+		account_cached(sk, c, ret, FA_DIR_TX, &peer);
 	return 0;
 }
 
@@ -783,15 +862,21 @@ SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv_length_tp, struct sock *sk, int ret, int flags)
 {
 	struct peer peer = {};
+	struct sk_cache *c;
+	bool counted;
 
 	if (is_tcp(sk)) /* counted where copied_seq moves (tcp_rcv_space_adjust) */
 		return 0;
-	if (is_unconnected_udp(sk))
-		pending_take(sk, FA_DIR_RX, &peer);
 	/* a peek consumes nothing (the read that follows counts), and an error-queue read
 	 * returns the kernel's notices, not data the peer sent */
-	if (ret > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE)))
-		account_cached(sk, sk_cache_get(sk), ret, FA_DIR_RX, &peer);
+	counted = ret > 0 && !(flags & (MSG_PEEK | MSG_ERRQUEUE));
+	if (!counted && !is_udp(sk))
+		return 0;
+	c = sk_cache_get(sk);
+	if (is_udp(sk))
+		pending_take(sk, c, FA_DIR_RX, &peer);
+	if (counted)
+		account_cached(sk, c, ret, FA_DIR_RX, &peer);
 	return 0;
 }
 
@@ -1018,7 +1103,7 @@ int BPF_KPROBE(tcp_cleanup_rbuf_kprobe, struct sock *sk)
 			return 0;
 		}
 	}
-	account(sk, tcp_read_delta(sk, pos), FA_DIR_RX, &no_peer);
+	account(sk, tcp_read_delta(sk, pos, false), FA_DIR_RX, &no_peer);
 	return 0;
 }
 

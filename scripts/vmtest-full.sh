@@ -69,6 +69,14 @@ build_tree() {
 	rm -rf "$src/.output/test-logs"
 	say "building flowacct and the test programs (make test-bins) in $src"
 	make -C "$src" --no-print-directory -j"$(nproc)" flowacct test-bins >&2 || die "build failed"
+	# the guest has no compiler: the broken builds its tests must catch are made here
+	local backend patch
+	for backend in tracepoint kprobe; do
+		patch=$(ls "$src"/tests/integration/broken-$backend-*.patch "$src"/tests/vm/broken-$backend-*.patch 2>/dev/null | head -n 1)
+		[ -n "$patch" ] || continue
+		"$src/tests/integration/build-patched.sh" "$src" "$patch" "$src/.output/broken-$backend" >&2 ||
+			die "the $backend patched build failed"
+	done
 }
 
 # ---- 2. the root file system: Debian 12 from tests/vm/rootfs.packages, cached ----

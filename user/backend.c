@@ -183,29 +183,6 @@ static int backend_probe(enum fa_backend b, const struct btf *vmlinux,
 	return 0;
 }
 
-/* The root of the cgroup v2 hierarchy (/sys/fs/cgroup on pure v2 hosts,
- * /sys/fs/cgroup/unified on hybrid ones), opened; -1 if none is mounted. */
-static int cgroup2_open(void)
-{
-	char line[4096], path[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	int fd = -1;
-
-	if (!f)
-		return -1;
-	while (fd < 0 && fgets(line, sizeof(line), f)) {
-		/* "id parent maj:min root mountpoint options... - fstype source ..." */
-		const char *dash = strstr(line, " - ");
-
-		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) ||
-		    sscanf(line, "%*s %*s %*s %*s %4095s", path) != 1)
-			continue;
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	fclose(f);
-	return fd;
-}
-
 static int attach_cgroup_progs(struct flowacct_bpf *skel, int cgroup_fd, struct fa_bpf *out,
 			       struct fa_err *why)
 {
@@ -252,7 +229,7 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	bpf_map__set_max_entries(skel->maps.overflow,
 				 opts->max_flows > 4096 ? opts->max_flows : 4096);
 	bpf_map__set_max_entries(skel->maps.pid_filter, opts->npids > 0 ? opts->npids : 1);
-	cgroup_fd = b == FA_BACKEND_TRACEPOINT ? cgroup2_open() : -1;
+	cgroup_fd = b == FA_BACKEND_TRACEPOINT ? fa_cgroup2_open() : -1;
 	if (b == FA_BACKEND_TRACEPOINT && cgroup_fd < 0)
 		fa_log("no cgroup v2 hierarchy is mounted: unconnected UDP sockets are shown per "
 		       "socket, not per peer (the tracepoint backend learns peers from cgroup "

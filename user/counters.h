@@ -19,7 +19,9 @@
 #define FA_COUNTS(X)                                                                               \
 	X(rx_bytes, false, "Payload bytes received")                                               \
 	X(tx_bytes, false, "Payload bytes sent")                                                   \
-	X(rx_calls, false, "Receive calls that moved at least one byte")                           \
+	X(rx_calls, false,                                                                         \
+	  "Receive calls that moved at least one byte (TCP: each advance of the read sequence "    \
+	  "its hook sees, per call with fentry/kprobe, per chunk copied with tracepoint)")         \
 	X(tx_calls, false, "Send calls that moved at least one byte")                              \
 	X(rx_packets, true, "IP packets received")                                                 \
 	X(tx_packets, true, "IP packets sent")                                                     \

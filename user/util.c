@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include "util.h"
 
 int fa_with_signals_blocked(int (*fn)(void *arg), void *arg)
@@ -45,4 +48,25 @@ int fa_name_lookup(const char *const *names, int n, const char *s)
 		if (names[i] && !strcmp(s, names[i]))
 			return i;
 	return -EINVAL;
+}
+
+int fa_cgroup2_open(void)
+{
+	char line[4096], path[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		/* "id parent maj:min root mountpoint options... - fstype source ..." */
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", path) != 1)
+			continue;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	fclose(f);
+	return fd;
 }

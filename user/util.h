@@ -30,6 +30,10 @@ int fa_with_signals_blocked(int (*fn)(void *arg), void *arg);
 /* pthread_create under fa_with_signals_blocked, named `name` (15 bytes at most). 0 or -errno. */
 int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), void *arg);
 
+/* The root of the cgroup v2 hierarchy (/sys/fs/cgroup on pure v2 hosts,
+ * /sys/fs/cgroup/unified on hybrid ones), opened read-only; -1 if none is mounted. */
+int fa_cgroup2_open(void);
+
 /* The index of s in names[0..n), for options that take a name from a fixed table; -EINVAL. */
 int fa_name_lookup(const char *const *names, int n, const char *s);
 
