@@ -74,7 +74,7 @@ build_tree() {
 	for backend in tracepoint kprobe; do
 		patch=$(ls "$src"/tests/integration/broken-$backend-*.patch "$src"/tests/vm/broken-$backend-*.patch 2>/dev/null | head -n 1)
 		[ -n "$patch" ] || continue
-		"$src/tests/integration/build-patched.sh" "$src" "$patch" "$src/.output/broken-$backend" >&2 ||
+		"$src/scripts/build-patched.sh" "$src" "$patch" "$src/.output/broken-$backend" >&2 ||
 			die "the $backend patched build failed"
 	done
 }

@@ -62,14 +62,14 @@ fa_probe_backends() {
 }
 
 # fa_build_patched BACKEND PATCH: a copy of the tree in $root/.output/broken-BACKEND with
-# PATCH applied, and its flowacct and fa_exact built there (build-patched.sh); the sources
+# PATCH applied, and its flowacct and fa_exact built there (scripts/build-patched.sh); the sources
 # stay as they are. Where there is no compiler (make vmtest-full's guests), the copy the
 # host built beforehand is used; without either, the test fails. Sets patched_src.
 fa_build_patched() {
 	local backend=$1 patch_file=$2
 	patched_src=$root/.output/broken-$backend
 	if command -v clang >/dev/null; then
-		"$root/tests/integration/build-patched.sh" "$root" "$patch_file" "$patched_src" ||
+		"$root/scripts/build-patched.sh" "$root" "$patch_file" "$patched_src" ||
 			fail "the $backend patched build failed"
 	elif [ -x "$patched_src/flowacct" ] && [ -x "$patched_src/.output/tests/fa_exact" ]; then
 		echo "no compiler here: using the $backend patched build made beforehand in $patched_src"
