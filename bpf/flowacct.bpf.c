@@ -309,6 +309,7 @@ static __always_inline enum key_kind flow_key(struct sock *sk, __u32 pid, const 
 	 * data can still wait in its receive queue */
 	key->lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	key->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	key->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (peer->set) {
 		__builtin_memcpy(key->raddr, peer->addr, sizeof(key->raddr));
 		key->rport = peer->port;
@@ -336,14 +337,16 @@ static __always_inline void account_other(struct sock *sk, int dir, __u64 bytes)
 	counts_add(v->bytes, v->calls, dir, bytes);
 }
 
-/* Who moves the bytes: the uid, and the group leader's comm (the process's name; the
- * current thread's may differ). Taken once, when a flow or an overflow row is created. */
-static __always_inline void owner_fill(__u32 *uid, char (*comm)[FA_COMM_LEN])
+/* Who moves the bytes: the uid, the group leader's comm (the process's name; the
+ * current thread's may differ) and the task's cgroup v2 id (its container or service,
+ * named in user space). Taken once, when a flow or an overflow row is created. */
+static __always_inline void owner_fill(__u32 *uid, char (*comm)[FA_COMM_LEN], __u64 *cgroup_id)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	*uid = (__u32)bpf_get_current_uid_gid();
 	BPF_CORE_READ_STR_INTO(comm, task, group_leader, comm);
+	*cgroup_id = bpf_get_current_cgroup_id();
 }
 
 /*
@@ -368,7 +371,7 @@ static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *
 	s->bytes[FA_DIR_RX] = s->bytes[FA_DIR_TX] = 0;
 	s->calls[FA_DIR_RX] = s->calls[FA_DIR_TX] = 0;
 	__builtin_memcpy(&s->key, key, sizeof(*key));
-	owner_fill(&s->uid, &s->comm);
+	owner_fill(&s->uid, &s->comm, &s->cgroup_id);
 	__sync_fetch_and_add(&s->gen, 1);
 	return s;
 }
@@ -385,7 +388,7 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
 	v = bpf_map_lookup_elem(&overflow, &key->pid);
 	if (!v) {
 		/* create the row empty, then add like everyone else: no race to reason about */
-		owner_fill(&init.uid, &init.comm);
+		owner_fill(&init.uid, &init.comm, &init.cgroup_id);
 		bpf_map_update_elem(&overflow, &key->pid, &init, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&overflow, &key->pid);
 		if (!v) {

@@ -115,6 +115,9 @@ struct fa_flow_key {
 	__u8 proto; /* enum fa_proto */
 	__u8 family; /* enum fa_family */
 	__u16 pad;
+	/* the socket's network namespace (its inode number): two containers' sockets with the
+	 * same addresses and ports are two flows */
+	__u32 netns;
 };
 
 /* Counters of one flow (or of one process's overflow row), updated with atomic adds. */
@@ -124,6 +127,7 @@ struct fa_flow_value {
 	__u32 uid;
 	__u32 pad;
 	char comm[FA_COMM_LEN]; /* the process's name (its group leader's), at first sight */
+	__u64 cgroup_id; /* the cgroup v2 id of the task, at first sight */
 };
 
 /*
@@ -142,11 +146,12 @@ struct fa_slot {
 	/* written once, when the slot is handed to a flow */
 	struct fa_flow_key key;
 	char comm[FA_COMM_LEN];
-	__u8 pad[28]; /* 128 bytes: in the mapped array, no slot straddles a cache line */
+	__u64 cgroup_id; /* the cgroup v2 id of the task that first moved the flow's bytes */
+	__u8 pad[16]; /* 128 bytes: in the mapped array, no slot straddles a cache line */
 };
 
-_Static_assert(sizeof(struct fa_flow_key) == 44, "fa_flow_key layout");
+_Static_assert(sizeof(struct fa_flow_key) == 48, "fa_flow_key layout");
 _Static_assert(sizeof(struct fa_slot) == 128, "fa_slot layout");
-_Static_assert(sizeof(struct fa_flow_value) == 56, "fa_flow_value layout");
+_Static_assert(sizeof(struct fa_flow_value) == 64, "fa_flow_value layout");
 
 #endif /* FLOWACCT_H */

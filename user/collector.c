@@ -70,6 +70,9 @@ struct fa_collector {
 	size_t nslots_known; /* slots[] covers this many */
 	size_t nflows; /* live flows held in slots[] */
 	struct pid_cache pids;
+	struct fa_cgroups *cgroups; /* cgroup ids to paths and names */
+	__u64 *idset; /* the distinct cgroup ids of a sample (open addressing, 0 empty) */
+	size_t idset_cap;
 	__u32 gen;
 	int ncpus;
 	__u32 max_flows;
@@ -125,10 +128,12 @@ static void key_tuple(const struct fa_flow_key *k, struct fa_tuple *t)
 }
 
 /* Who moved a slot's or an overflow row's bytes, as the kernel recorded it. */
-static void owner_ident(struct fa_ident *id, __u32 pid, __u32 uid, const char *comm)
+static void owner_ident(struct fa_ident *id, __u32 pid, __u32 uid, const char *comm,
+			__u64 cgroup_id)
 {
 	id->pid = pid;
 	id->uid = uid;
+	id->cgroup_id = cgroup_id;
 	memcpy(id->comm, comm, FA_COMM_LEN);
 	id->comm[FA_COMM_LEN] = '\0';
 }
@@ -164,7 +169,7 @@ static struct entry *entry_get(struct fa_collector *c, __u8 src, const struct fa
 static void overflow_set_value(struct entry *e, const struct fa_flow_value *v, bool created)
 {
 	if (created)
-		owner_ident(&e->proc, e->kkey.pid, v->uid, v->comm);
+		owner_ident(&e->proc, e->kkey.pid, v->uid, v->comm, v->cgroup_id);
 	e->total.rx_bytes = v->bytes[FA_DIR_RX];
 	e->total.tx_bytes = v->bytes[FA_DIR_TX];
 	e->total.rx_calls = v->calls[FA_DIR_RX];
@@ -459,8 +464,9 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 		st->retired_at = c->gen; /* retired by the kernel: a lost race for its key */
 		c->nflows--;
 	}
-	owner_ident(&f->proc, s->key.pid, s->uid, s->comm);
+	owner_ident(&f->proc, s->key.pid, s->uid, s->comm, s->cgroup_id);
 	key_tuple(&s->key, &f->tuple);
+	f->netns = s->key.netns;
 	if (fresh && gen_load(s) != gen) {
 		st->gen = 0; /* retired as we read (a lost race, no bytes): next time */
 		c->nflows--;
@@ -697,6 +703,62 @@ static void add_unattributed(struct fa_collector *c, struct fa_snapshot *snap)
 	snap->total = c->grand;
 }
 
+/* Adds id to the set of this sample's cgroup ids; true if it was not there. */
+static bool idset_add(struct fa_collector *c, __u64 id, size_t *n)
+{
+	size_t mask = c->idset_cap - 1, i = fa_hash(&id, sizeof(id)) & mask;
+
+	while (c->idset[i] && c->idset[i] != id)
+		i = (i + 1) & mask;
+	if (c->idset[i])
+		return false;
+	c->idset[i] = id;
+	(*n)++;
+	return true;
+}
+
+static int cgroup_info_cmp(const void *a, const void *b)
+{
+	const struct fa_cgroup_info *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* snap->cgroups: every cgroup id of a row, once, with its path and name. */
+static int name_cgroups(struct fa_collector *c, struct fa_snapshot *snap)
+{
+	size_t rows = snap->nflows + snap->noverflow, cap = 64, n = 0, k = 0;
+
+	while (cap < 2 * rows)
+		cap *= 2;
+	if (cap > c->idset_cap) {
+		free(c->idset);
+		c->idset = calloc(cap, sizeof(*c->idset));
+		c->idset_cap = c->idset ? cap : 0;
+		if (!c->idset)
+			return -ENOMEM;
+	} else {
+		memset(c->idset, 0, c->idset_cap * sizeof(*c->idset));
+	}
+	for (size_t i = 0; i < snap->nflows; i++)
+		if (snap->flows[i].proc.cgroup_id)
+			idset_add(c, snap->flows[i].proc.cgroup_id, &n);
+	for (size_t i = 0; i < snap->noverflow; i++)
+		if (snap->overflow[i].proc.cgroup_id)
+			idset_add(c, snap->overflow[i].proc.cgroup_id, &n);
+	if (!n)
+		return 0;
+	snap->cgroups = malloc(n * sizeof(*snap->cgroups));
+	if (!snap->cgroups)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->idset_cap; i++)
+		if (c->idset[i])
+			fa_cgroups_resolve(c->cgroups, c->idset[i], &snap->cgroups[k++]);
+	snap->ncgroups = k;
+	qsort(snap->cgroups, k, sizeof(*snap->cgroups), cgroup_info_cmp);
+	return 0;
+}
+
 int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *snap)
 {
 	struct timespec now;
@@ -726,6 +788,8 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	}
 	if (!err)
 		err = fa_snapshot_aggregate(snap);
+	if (!err)
+		err = name_cgroups(c, snap);
 	sweep(c);
 	if (err)
 		fa_snapshot_free(snap);
@@ -742,6 +806,11 @@ struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktrin
 	c->ring = ring;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->max_flows = bpf->max_flows;
+	c->cgroups = fa_cgroups_new();
+	if (!c->cgroups) {
+		free(c);
+		return NULL;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &c->last);
 	if (c->ncpus <= 0 || table_grow(c)) {
 		free(c);
@@ -766,5 +835,7 @@ void fa_collector_free(struct fa_collector *c)
 	free(c->slots);
 	free(c->pids.keys);
 	free(c->pids.gone);
+	fa_cgroups_free(c->cgroups);
+	free(c->idset);
 	free(c);
 }

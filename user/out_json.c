@@ -140,7 +140,32 @@ static void put_counts(struct json_writer *w, const struct fa_counts *delta,
 	}
 }
 
-static void put_process(struct json_writer *w, const struct fa_ident *p)
+/* The process's cgroup: its id, its path (null if unknown: a v1-only host, or a cgroup
+ * gone before flowacct saw it), and the container or service it names (null if none).
+ * Both strings are untrusted: a container can name itself anything. */
+static void put_cgroup(struct json_writer *w, const struct fa_snapshot *snap, __u64 id)
+{
+	const struct fa_cgroup_info *cg = fa_snapshot_cgroup(snap, id);
+	char esc[FA_CGROUP_PATH_LEN * 4], name[FA_CG_UNIT_LEN];
+
+	set_int(w, "cgroup_id", id);
+	if (cg && cg->known)
+		set_str(w, "cgroup", fa_escape(esc, sizeof(esc), cg->path, sizeof(cg->path)));
+	else
+		set_str(w, "cgroup", NULL);
+	if (cg && cg->known && cg->name.kind != FA_CG_NONE) {
+		set_str(w, "container",
+			fa_escape(esc, sizeof(esc), fa_cg_short(&cg->name, name, sizeof(name)),
+				  sizeof(name)));
+		set_str(w, "container_kind", fa_cg_kind_names[cg->name.kind]);
+	} else {
+		set_str(w, "container", NULL);
+		set_str(w, "container_kind", NULL);
+	}
+}
+
+static void put_process(struct json_writer *w, const struct fa_snapshot *snap,
+			const struct fa_ident *p)
 {
 	char comm[FA_ESCAPED_COMM_LEN];
 
@@ -148,6 +173,7 @@ static void put_process(struct json_writer *w, const struct fa_ident *p)
 	set_int(w, "uid", p->uid);
 	set_str(w, "comm", fa_escape(comm, sizeof(comm), p->comm, sizeof(p->comm)));
 	set_bool(w, "exited", p->exited);
+	put_cgroup(w, snap, p->cgroup_id);
 }
 
 static void put_tuple(struct json_writer *w, const struct fa_tuple *t)
@@ -165,15 +191,17 @@ static void put_tuple(struct json_writer *w, const struct fa_tuple *t)
 /* One array element: identity (either part may be absent), then the counters. */
 static void put_row(struct json_writer *w, const struct fa_ident *proc, const struct fa_tuple *t,
 		    const struct fa_counts *delta, const struct fa_counts *total,
-		    const struct fa_snapshot *snap, bool active_only, long nflows)
+		    const struct fa_snapshot *snap, bool active_only, long nflows, long long netns)
 {
 	if (active_only && !fa_counts_moved(delta))
 		return;
 	bracket(w, NULL, yajl_gen_map_open);
 	if (proc)
-		put_process(w, proc);
+		put_process(w, snap, proc);
 	if (t)
 		put_tuple(w, t);
+	if (netns >= 0) /* a flow: the socket's network namespace */
+		set_int(w, "netns", netns);
 	if (nflows >= 0)
 		set_int(w, "flows", nflows);
 	put_counts(w, delta, total, snap->packets);
@@ -210,14 +238,15 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 	for (size_t i = 0; i < snap->nflows && !w->err; i++) {
 		const struct fa_flow *f = &snap->flows[i];
 
-		put_row(w, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1);
+		put_row(w, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1,
+			f->netns);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	bracket(w, "overflow", yajl_gen_array_open);
 	for (size_t i = 0; i < snap->noverflow && !w->err; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
 
-		put_row(w, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1);
+		put_row(w, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1, -1);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	if (snap->packets) {
@@ -225,7 +254,8 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		for (size_t i = 0; i < snap->nunmatched && !w->err; i++) {
 			const struct fa_unmatched *u = &snap->unmatched[i];
 
-			put_row(w, NULL, &u->tuple, &u->delta, &u->total, snap, active_only, -1);
+			put_row(w, NULL, &u->tuple, &u->delta, &u->total, snap, active_only, -1,
+				-1);
 		}
 		bracket(w, NULL, yajl_gen_array_close);
 	}
@@ -248,7 +278,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 	for (size_t i = 0; i < snap->nprocs && !w->err; i++) {
 		const struct fa_proc *p = &snap->procs[i];
 
-		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows);
+		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows, -1);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	bracket(w, NULL, yajl_gen_map_close);

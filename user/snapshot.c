@@ -139,6 +139,9 @@ void fa_snapshot_free(struct fa_snapshot *snap)
 	free(snap->other);
 	snap->other = NULL;
 	snap->nother = 0;
+	free(snap->cgroups);
+	snap->cgroups = NULL;
+	snap->ncgroups = 0;
 	snap->flows = NULL;
 	snap->overflow = NULL;
 	snap->procs = NULL;
@@ -167,9 +170,24 @@ int fa_snapshot_copy(struct fa_snapshot *dst, const struct fa_snapshot *src)
 	    dup_array((void **)&dst->procs, src->procs, src->nprocs, sizeof(*src->procs)) |
 	    dup_array((void **)&dst->unmatched, src->unmatched, src->nunmatched,
 		      sizeof(*src->unmatched)) |
-	    dup_array((void **)&dst->other, src->other, src->nother, sizeof(*src->other))) {
+	    dup_array((void **)&dst->other, src->other, src->nother, sizeof(*src->other)) |
+	    dup_array((void **)&dst->cgroups, src->cgroups, src->ncgroups, sizeof(*src->cgroups))) {
 		fa_snapshot_free(dst);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static int cgroup_cmp(const void *key, const void *elem)
+{
+	__u64 a = *(const __u64 *)key, b = ((const struct fa_cgroup_info *)elem)->id;
+
+	return a < b ? -1 : a > b;
+}
+
+const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, __u64 id)
+{
+	return snap->ncgroups ? bsearch(&id, snap->cgroups, snap->ncgroups, sizeof(*snap->cgroups),
+					cgroup_cmp)
+			      : NULL;
 }

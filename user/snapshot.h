@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <time.h>
 #include <linux/types.h>
+#include "cgroups.h"
 #include "counters.h"
 #include "tuple.h"
 
@@ -24,12 +25,14 @@ struct fa_ident {
 	__u32 uid;
 	char comm[FA_COMM_LEN + 1]; /* raw bytes from the kernel: escape before output */
 	bool exited; /* the process has exited; its rows leave after a few intervals */
+	__u64 cgroup_id; /* cgroup v2 id, at first sight (snapshot's cgroups name it) */
 };
 
 /* One process's flow. v4-mapped IPv6 flows are reported as IPv4. */
 struct fa_flow {
 	struct fa_ident proc;
 	struct fa_tuple tuple;
+	__u32 netns; /* the socket's network namespace (inode number) */
 	struct fa_counts delta; /* this interval */
 	struct fa_counts total; /* since flowacct started (or since the flow appeared) */
 };
@@ -95,7 +98,12 @@ struct fa_snapshot {
 	size_t nunmatched;
 	struct fa_other *other; /* by family, then protocol */
 	size_t nother;
+	struct fa_cgroup_info *cgroups; /* every cgroup id of a row, sorted by id */
+	size_t ncgroups;
 };
+
+/* The path and name of a row's cgroup id; NULL if the snapshot does not have it. */
+const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, __u64 id);
 
 /* Fills snap->procs from snap->flows and snap->overflow: the one per-process sum. 0, -ENOMEM. */
 int fa_snapshot_aggregate(struct fa_snapshot *snap);

@@ -50,23 +50,32 @@ int fa_name_lookup(const char *const *names, int n, const char *s)
 	return -EINVAL;
 }
 
-int fa_cgroup2_open(void)
+int fa_cgroup2_path(char *buf, size_t len)
 {
 	char line[4096], path[4096];
 	FILE *f = fopen("/proc/self/mountinfo", "r");
-	int fd = -1;
+	int err = -ENOENT;
 
 	if (!f)
-		return -1;
-	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		return -errno;
+	while (err && fgets(line, sizeof(line), f)) {
 		/* "id parent maj:min root mountpoint options... - fstype source ..." */
 		const char *dash = strstr(line, " - ");
 
 		if (!dash || strncmp(dash + 3, "cgroup2 ", 8) ||
 		    sscanf(line, "%*s %*s %*s %*s %4095s", path) != 1)
 			continue;
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		err = snprintf(buf, len, "%s", path) < (int)len ? 0 : -ENAMETOOLONG;
 	}
 	fclose(f);
-	return fd;
+	return err;
+}
+
+int fa_cgroup2_open(void)
+{
+	char path[4096];
+
+	if (fa_cgroup2_path(path, sizeof(path)))
+		return -1;
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }

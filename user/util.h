@@ -33,6 +33,8 @@ int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), vo
 /* The root of the cgroup v2 hierarchy (/sys/fs/cgroup on pure v2 hosts,
  * /sys/fs/cgroup/unified on hybrid ones), opened read-only; -1 if none is mounted. */
 int fa_cgroup2_open(void);
+/* Its mount point into buf: 0, -ENOENT (none mounted), -errno. */
+int fa_cgroup2_path(char *buf, size_t len);
 
 /* The index of s in names[0..n), for options that take a name from a fixed table; -EINVAL. */
 int fa_name_lookup(const char *const *names, int n, const char *s);
