@@ -46,6 +46,7 @@
 /* Settings, written by user space before load. */
 const volatile __u8 want = FA_WANT_IPV4 | FA_WANT_IPV6 | FA_WANT_TCP | FA_WANT_UDP;
 const volatile bool filter_pids = false;
+const volatile __u32 filter_cgroups = 0; /* --cgroup: how many of cgroup_filter to test */
 const volatile __u32 max_slots = 16384; /* --max-flows: the size of `slots` */
 const volatile bool audit = false; /* --audit: keep audit_socks */
 
@@ -196,6 +197,16 @@ struct {
 	__type(value, struct fa_audit_value);
 } audit_socks SEC(".maps");
 
+/* --cgroup: only tasks in these cgroups or their descendants are counted. */
+#define MAX_CGROUP_FILTERS 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1); /* the --cgroup options given */
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
 /* --pid: the processes to count, when filter_pids is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -279,6 +290,20 @@ enum key_kind {
 	KEY_OTHER, /* not a TCP/UDP socket of IPv4/IPv6: counted in other_traffic */
 };
 
+/* Is the current task in one of --cgroup's cgroups, or below one? (Per socket and
+ * process, on the slow path: a process that moves later keeps its first verdict on the
+ * sockets it has already used.) */
+static __always_inline bool in_cgroup_filter(void)
+{
+	for (__u32 i = 0; i < MAX_CGROUP_FILTERS; i++) {
+		if (i >= filter_cgroups)
+			break;
+		if (bpf_current_task_under_cgroup(&cgroup_filter, i) == 1)
+			return true;
+	}
+	return false;
+}
+
 /* The flow key of an event on sk by pid, its remote taken from peer if that is set. */
 static __always_inline enum key_kind flow_key(struct sock *sk, __u32 pid, const struct peer *peer,
 					      struct fa_flow_key *key)
@@ -286,6 +311,8 @@ static __always_inline enum key_kind flow_key(struct sock *sk, __u32 pid, const 
 	__u16 family, proto;
 
 	if (filter_pids && !bpf_map_lookup_elem(&pid_filter, &pid))
+		return KEY_FILTERED;
+	if (filter_cgroups && !in_cgroup_filter())
 		return KEY_FILTERED;
 	key->pid = pid;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);

@@ -218,6 +218,9 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 				  strerror(errno));
 	skel->rodata->want = opts->want;
 	skel->rodata->filter_pids = opts->npids > 0;
+	skel->rodata->filter_cgroups = opts->ncgroup_fds;
+	bpf_map__set_max_entries(skel->maps.cgroup_filter,
+				 opts->ncgroup_fds > 0 ? opts->ncgroup_fds : 1);
 	skel->rodata->max_slots = opts->max_flows;
 	skel->rodata->audit = opts->audit;
 	bpf_map__set_max_entries(skel->maps.audit_socks, opts->audit ? 65536 : 1);
@@ -250,6 +253,17 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 			   "loading the BPF programs failed (%s; -v shows the verifier log)",
 			   strerror(-err));
 		goto cleanup;
+	}
+	for (int i = 0; i < opts->ncgroup_fds; i++) {
+		__u32 k = i;
+
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &k,
+					  &opts->cgroup_fds[i], BPF_ANY);
+		if (err) {
+			err = -errno;
+			fa_err_set(why, 0, "filling the cgroup filter failed (%s)", strerror(-err));
+			goto cleanup;
+		}
 	}
 	for (int i = 0; i < opts->npids; i++) {
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.pid_filter), &opts->pids[i], &one,

@@ -28,7 +28,11 @@ struct fa_backend_opts {
 	int npids;
 	__u32 max_flows; /* flow table size */
 	bool audit; /* --audit: count per TCP socket too (struct fa_audit_key) */
+	const int *cgroup_fds; /* --cgroup: only tasks in these cgroups (or below); n 0: all */
+	int ncgroup_fds;
 };
+
+#define FA_MAX_CGROUP_FILTERS 16 /* bpf/flowacct.bpf.c: MAX_CGROUP_FILTERS */
 
 struct fa_bpf {
 	struct flowacct_bpf *skel;

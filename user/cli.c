@@ -27,6 +27,7 @@ enum long_only {
 	OPT_FILTER,
 	OPT_PROBE_BACKENDS,
 	OPT_AUDIT,
+	OPT_CGROUP,
 };
 
 static const struct option long_opts[] = {
@@ -52,6 +53,7 @@ static const struct option long_opts[] = {
 	{ "ring-block-timeout", required_argument, NULL, OPT_RING_BLOCK_TIMEOUT },
 	{ "probe-backends", no_argument, NULL, OPT_PROBE_BACKENDS },
 	{ "audit", no_argument, NULL, OPT_AUDIT },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -75,6 +77,9 @@ void fa_cli_usage(FILE *f)
 	      "      --prometheus-flows  per-flow series too (high cardinality)\n"
 	      "Selection (done in the kernel):\n"
 	      "  -p, --pid PID         only this process (repeatable)\n"
+	      "      --cgroup PATH     only processes in this cgroup v2 or below it (repeatable; "
+	      "a path\n"
+	      "                        under the v2 root, e.g. /system.slice/nginx.service)\n"
 	      "  -4, -6                only IPv4 / only IPv6\n"
 	      "      --tcp, --udp      only TCP / only UDP\n"
 	      "Table:\n"
@@ -271,6 +276,14 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case OPT_AUDIT:
 			cfg->kernel.audit = true;
 			break;
+		case OPT_CGROUP:
+			if (cfg->ncgroups == FA_MAX_CGROUP_FILTERS)
+				return fail(err, "at most %d --cgroup options",
+					    FA_MAX_CGROUP_FILTERS);
+			if (!*optarg)
+				return fail(err, "--cgroup needs a path");
+			cfg->cgroups[cfg->ncgroups++] = optarg;
+			break;
 		case 'v':
 			cfg->verbose = true;
 			break;
@@ -315,9 +328,10 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		return fail(err, "--prometheus-flows needs --prometheus");
 	/* the audit compares every TCP socket with the kernel: a filter would leave out bytes
 	 * that the kernel counts */
-	if (cfg->kernel.audit && (cfg->kernel.npids || families || protos == FA_WANT_UDP))
+	if (cfg->kernel.audit &&
+	    (cfg->kernel.npids || cfg->ncgroups || families || protos == FA_WANT_UDP))
 		return fail(err, "--audit checks every TCP socket: it cannot be combined with "
-				 "--pid, -4, -6 or --udp");
+				 "--pid, --cgroup, -4, -6 or --udp");
 
 	cfg->kernel.want = (families ? families : FA_WANT_IPV4 | FA_WANT_IPV6) |
 			   (protos ? protos : FA_WANT_TCP | FA_WANT_UDP);

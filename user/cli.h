@@ -19,6 +19,9 @@ struct fa_config {
 	int rows; /* 0: all */
 	struct fa_backend_opts kernel; /* kernel.pids points at pids[] */
 	__u32 pids[FA_MAX_PIDS];
+	const char *cgroups[FA_MAX_CGROUP_FILTERS]; /* --cgroup paths, opened by main.c */
+	int ncgroups;
+	int cgroup_fds[FA_MAX_CGROUP_FILTERS]; /* kernel.cgroup_fds points here */
 	bool probe_backends; /* --probe-backends: say which backends work here, then exit */
 	const char *json_file;
 	const char *prom_listen;

@@ -5,6 +5,7 @@
  * to every output, wait for the next deadline, a key or a signal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <malloc.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "output.h"
 #include "tui.h"
+#include "util.h"
 
 #define MAX_OUTPUTS 4
 
@@ -267,6 +269,41 @@ static int app_run(struct app *app)
 	return app_tick(app, true);
 }
 
+/* --cgroup: each path, under the cgroup v2 root unless it is already a path into it,
+ * opened for the kernel side's filter. false if all opened; else said why. */
+static bool open_cgroups(struct fa_config *cfg)
+{
+	char root[4096], path[8192];
+
+	if (!cfg->ncgroups)
+		return false;
+	if (fa_cgroup2_path(root, sizeof(root))) {
+		fa_log("--cgroup: no cgroup v2 hierarchy is mounted (mount -t cgroup2 none "
+		       "/sys/fs/cgroup)");
+		return true;
+	}
+	for (int i = 0; i < cfg->ncgroups; i++) {
+		const char *p = cfg->cgroups[i];
+		size_t n = strlen(root);
+
+		if (!strncmp(p, root, n) && (p[n] == '/' || !p[n]))
+			snprintf(path, sizeof(path), "%s", p);
+		else
+			snprintf(path, sizeof(path), "%s/%s", root, p + (*p == '/'));
+		cfg->cgroup_fds[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfg->cgroup_fds[i] < 0) {
+			char esc[1024];
+
+			fa_log("--cgroup %s: no such cgroup under %s (%s)",
+			       fa_escape(esc, sizeof(esc), p, strlen(p)), root, strerror(errno));
+			return true;
+		}
+	}
+	cfg->kernel.cgroup_fds = cfg->cgroup_fds;
+	cfg->kernel.ncgroup_fds = cfg->ncgroups;
+	return false;
+}
+
 /* --probe-backends: one line per backend, in the order --backend auto tries them. */
 static int probe_backends(void)
 {
@@ -311,6 +348,8 @@ int main(int argc, char **argv)
 		return FA_EXIT_FAILURE;
 	if (app.cfg.probe_backends)
 		return probe_backends();
+	if (open_cgroups(&app.cfg))
+		return FA_EXIT_USAGE;
 	for (int i = 0; i < app.cfg.kernel.npids; i++) {
 		if (kill(app.cfg.pids[i], 0) && errno == ESRCH) {
 			fa_log("no process with PID %u", app.cfg.pids[i]);

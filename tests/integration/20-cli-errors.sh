@@ -36,8 +36,9 @@ expect 2 "--max-flows takes a number" -- "$F" --max-flows 0
 expect 2 "--json and --batch exclude each other" -- "$F" -j -b
 expect 2 "--tpacket-version takes 2 or 3" -- "$F" --tpacket-version 4
 expect 2 "unexpected argument 'extra'" -- "$F" 1 2 extra
-expect 2 "--audit checks every TCP socket: it cannot be combined with --pid, -4, -6 or --udp" -- "$F" --audit -4
+expect 2 "--audit checks every TCP socket: it cannot be combined with --pid, --cgroup, -4, -6 or --udp" -- "$F" --audit -4
 expect 2 "--audit checks every TCP socket" -- "$F" --audit --udp
+expect 2 "--cgroup needs a path" -- "$F" --cgroup ""
 # a PID that does not exist at start
 dead=$(sh -c 'echo $$')
 expect 2 "no process with PID $dead" -- "$F" -b -p "$dead" 1 1
