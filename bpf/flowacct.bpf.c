@@ -429,11 +429,11 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
 
 /*
  * The slow path: once per socket and process (and again after a connect() or the slot's
- * retirement), on every datagram of an unconnected UDP socket with a known peer, and on
- * every event of the kprobe backend, which has no socket storage. Finds or makes the
- * flow's slot and adds to it. io carries the datagram's peer in, and out what a cache
- * may keep: the slot and its gen, or gen 0 with the reason (skip) when the bytes went
- * elsewhere. (One struct: a BPF function takes five arguments at most.)
+ * retirement), when an unconnected UDP socket's datagram has another remote than the
+ * last one, and on every event of the kprobe backend, which has no socket storage. Finds
+ * or makes the flow's slot and adds to it. io carries the datagram's peer in, and out
+ * what a cache may keep: the slot and its gen, or gen 0 with the reason (skip) when the
+ * bytes went elsewhere. (One struct: a BPF function takes five arguments at most.)
  */
 struct slow_io {
 	struct peer peer; /* in */
