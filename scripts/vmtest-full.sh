@@ -70,10 +70,13 @@ build_tree() {
 	say "building flowacct and the test programs (make test-bins) in $src"
 	make -C "$src" --no-print-directory -j"$(nproc)" flowacct test-bins >&2 || die "build failed"
 	# the guest has no compiler: the broken builds its tests must catch are made here
-	local backend patch
-	for backend in tracepoint kprobe; do
-		patch=$(ls "$src"/tests/integration/broken-$backend-*.patch "$src"/tests/vm/broken-$backend-*.patch 2>/dev/null | head -n 1)
-		[ -n "$patch" ] || continue
+	# (broken-BACKEND-WHAT.patch, built where fa_build_patched looks for them)
+	local patch backend
+	for patch in "$src"/tests/integration/broken-*.patch "$src"/tests/vm/broken-*.patch; do
+		[ -f "$patch" ] || continue
+		backend=$(basename "$patch" .patch)
+		backend=${backend#broken-}
+		backend=${backend%%-*}
 		"$src/scripts/build-patched.sh" "$src" "$patch" "$src/.output/broken-$backend" >&2 ||
 			die "the $backend patched build failed"
 	done

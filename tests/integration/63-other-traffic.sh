@@ -61,12 +61,16 @@ PY
 	echo "PASS $backend: Prometheus: $(grep -c '^flowacct_other_bytes_total' <<<"$metrics") other series"
 done
 # the text output names them too
-"$flowacct" -b 0.3 2 >"$tmp/text" 2>/dev/null &
+"$flowacct" -b 0.3 >"$tmp/text" 2>"$tmp/err" &
 fa=$!
-sleep 0.2
+pids+=("$fa")
+for i in $(seq 100); do grep -q "using backend" "$tmp/err" && break; sleep 0.1; done
 python3 -c 'import socket
 a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136); a.bind(("127.0.0.1", 0))
 a.sendto(b"t" * 999, a.getsockname()); a.recv(999)'
+sleep 0.7
+kill -INT "$fa"
 wait "$fa"
-grep -q '^OTHER (not in the totals): ' "$tmp/text" || fail "the text output has no OTHER line"
+grep -q '^OTHER (not in the totals): .*ipv4/udplite rx=999 tx=999' "$tmp/text" ||
+	fail "the text output has no OTHER line with the datagram: $(grep -m1 OTHER "$tmp/text")"
 echo "PASS text: $(grep -m1 '^OTHER' "$tmp/text")"
