@@ -16,3 +16,14 @@ wait_for() {
 	say "timed out waiting for '$2' in $1"
 	exit 1
 }
+
+# bench_require WHY TOOL...: root (WHY says what for) and each tool, or says which is
+# missing and exits
+bench_require() {
+	local why=$1 t
+	shift
+	[ "$(id -u)" -eq 0 ] || { say "needs root ($why)"; exit 1; }
+	for t in "$@"; do
+		command -v "$t" >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
+	done
+}

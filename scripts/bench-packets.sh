@@ -18,10 +18,7 @@ port=${PORT:-11131}
 out=.output/bench
 say() { echo "bench-packets: $*" >&2; }
 . scripts/bench-lib.sh
-[ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs and opens AF_PACKET)"; exit 1; }
-for t in sockperf tcpdump jq; do
-	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
-done
+bench_require "it loads BPF programs and opens AF_PACKET" sockperf tcpdump jq
 [ -x ./flowacct ] || { say "build first: make bench-packets"; exit 1; }
 mkdir -p "$out"
 hz=$(getconf CLK_TCK)

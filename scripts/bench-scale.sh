@@ -13,10 +13,7 @@ out=.output/bench
 mkdir -p "$out"
 say() { echo "bench-scale: $*" >&2; }
 . scripts/bench-lib.sh
-[ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs)"; exit 1; }
-for t in python3 tmux curl; do
-	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
-done
+bench_require "it loads BPF programs" python3 tmux curl
 ulimit -n 20000
 hz=$(getconf CLK_TCK)
 gens=()

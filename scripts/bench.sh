@@ -20,10 +20,7 @@ empty=.output/bench/empty_hook
 out=.output/bench
 say() { echo "bench: $*" >&2; }
 . scripts/bench-lib.sh
-[ "$(id -u)" -eq 0 ] || { say "needs root (it loads BPF programs)"; exit 1; }
-for t in sockperf bpftrace; do
-	command -v $t >/dev/null || { say "$t is missing: run scripts/install-deps.sh"; exit 1; }
-done
+bench_require "it loads BPF programs" sockperf bpftrace
 [ -x ./flowacct ] && [ -x "$empty" ] || { say "build first: make bench"; exit 1; }
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 backend=${BACKEND:-$(./flowacct --probe-backends 2>/dev/null | awk '$2 == "yes" { print $1; exit }')}

@@ -55,14 +55,10 @@ for backend in "${probe_yes[@]}"; do
 done
 
 # The audit catches a broken build on its own.
-declare -A patch=(
-	[tracepoint]=$root/tests/integration/broken-tracepoint-recvmsg.patch
-	[kprobe]=$root/tests/vm/broken-kprobe-copied.patch
-)
 caught=()
 for backend in "${probe_yes[@]}"; do
-	[ -n "${patch[$backend]:-}" ] || continue
-	fa_build_patched "$backend" "${patch[$backend]}"
+	fa_broken_patch "$backend" >/dev/null || continue
+	fa_build_patched "$backend"
 	run_audit "$patched_src/flowacct" "$backend"
 	grep 'audit:' "$err" | head -4 | sed "s/^/  broken $backend: /"
 	[ "$rc" -eq 3 ] || fail "broken $backend: flowacct --audit exited $rc, want 3 (a mismatch)"

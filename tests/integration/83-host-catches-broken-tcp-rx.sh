@@ -12,18 +12,14 @@ set -euo pipefail
 source "$(dirname "$0")/common.bash"
 fa_probe_backends
 
-declare -A patch=(
-	[tracepoint]=$root/tests/integration/broken-tracepoint-recvmsg.patch
-	[kprobe]=$root/tests/vm/broken-kprobe-copied.patch
-)
 declare -A caught=(
 	[tracepoint]="tcp4-splice-relay/relay-in tcp4-zerocopy-rx/receiver"
 	[kprobe]="tcp4-waitall/server tcp6-peek/server"
 )
 checked=()
 for backend in "${probe_yes[@]}"; do
-	[ -n "${patch[$backend]:-}" ] || continue
-	fa_build_patched "$backend" "${patch[$backend]}"
+	fa_broken_patch "$backend" >/dev/null || continue
+	fa_build_patched "$backend"
 	src=$patched_src
 	out=$src/fa_exact.log
 	: >"$out"

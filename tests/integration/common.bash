@@ -61,12 +61,26 @@ fa_probe_backends() {
 		fail "--probe-backends lists '$names', want 'fentry kprobe tracepoint' (auto's order)"
 }
 
-# fa_build_patched BACKEND PATCH: a copy of the tree in $root/.output/broken-BACKEND with
-# PATCH applied, and its flowacct and fa_exact built there (scripts/build-patched.sh); the sources
-# stay as they are. Where there is no compiler (make vmtest-full's guests), the copy the
-# host built beforehand is used; without either, the test fails. Sets patched_src.
+# fa_broken_patch BACKEND: the deliberately broken variant of BACKEND's programs that
+# the tests must catch (tests/*/broken-BACKEND-WHAT.patch, made by
+# tests/integration/gen-broken-patches.py; scripts/vmtest-full.sh finds them the same
+# way), or nothing and status 1 if BACKEND has none.
+fa_broken_patch() {
+	local p
+	for p in "$root"/tests/integration/broken-"$1"-*.patch "$root"/tests/vm/broken-"$1"-*.patch; do
+		[ -f "$p" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# fa_build_patched BACKEND: a copy of the tree in $root/.output/broken-BACKEND with
+# BACKEND's broken patch applied, and its flowacct and fa_exact built there
+# (scripts/build-patched.sh); the sources stay as they are. Where there is no compiler
+# (make vmtest-full's guests), the copy the host built beforehand is used; without
+# either, the test fails. Sets patched_src.
 fa_build_patched() {
-	local backend=$1 patch_file=$2
+	local backend=$1 patch_file
+	patch_file=$(fa_broken_patch "$backend") || fail "no broken patch for $backend"
 	patched_src=$root/.output/broken-$backend
 	if command -v clang >/dev/null; then
 		"$root/scripts/build-patched.sh" "$root" "$patch_file" "$patched_src" ||
