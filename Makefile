@@ -116,11 +116,12 @@ test_core_OBJS := backend cgname cli protos counters format log out_json out_tex
 test_counters_OBJS := counters
 test_pktparse_OBJS := pktparse
 test_prom_OBJS := cgname counters format log out_json output prom_http prom_render snapshot tuple util view
-test_tui_layout_OBJS := format tui_layout tuple
+test_tui_layout_OBJS := counters format snapshot tui_layout tuple util view
 test_protos_OBJS := log protos
 test_sockdiag_OBJS := log sockdiag tuple
 test_cgname_OBJS := cgname
-test_collector_OBJS := backend cgname cgroups collector protos counters log pktparse pktring snapshot tuple util
+test_rtnames_OBJS := rtnames
+test_collector_OBJS := backend cgname cgroups collector rtnames protos counters log pktparse pktring snapshot tuple util
 pktring_probe_OBJS := log pktparse pktring util
 
 .SECONDEXPANSION:

@@ -15,11 +15,13 @@ build_pkgs=(
 # Tests: real peers and ground truth (ss from iproute2, tmux for the terminal
 # view, Prometheus server, tshark), the JSON Schema validator, the kernel lab
 # (QEMU, busybox-static, cpio; for vmtest-full's Debian guests mmdebstrap, mke2fs from
-# e2fsprogs, depmod/modprobe from kmod) and libFuzzer's runtime.
+# e2fsprogs, depmod/modprobe from kmod), libFuzzer's runtime, and podman with runc (one real
+# container, run from an image built here from busybox-static).
 test_pkgs=(
 	iproute2 procps tmux prometheus curl python3 python3-jsonschema jq
 	qemu-system-x86 busybox-static cpio gzip xz-utils mmdebstrap e2fsprogs kmod
 	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format bpftrace ethtool
+	podman runc
 )
 
 want=("${build_pkgs[@]}")

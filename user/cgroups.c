@@ -13,6 +13,7 @@
 struct cg_entry {
 	__u64 id;
 	char *path;
+	char *container; /* the runtime's name, once found */
 	struct cg_entry *next;
 };
 
@@ -26,6 +27,7 @@ struct fa_cgroups {
 	int root_fd; /* for open_by_handle_at(); -1 */
 	bool no_handles; /* open_by_handle_at() refused: walk instead */
 	double last_walk; /* CLOCK_MONOTONIC seconds; 0: never */
+	struct fa_rtnames *rt;
 };
 
 /* nftw() takes no context argument: the walk in progress */
@@ -123,12 +125,17 @@ static int by_handle(struct fa_cgroups *c, __u64 id)
 	return remember(c, id, path + c->rootlen);
 }
 
-struct fa_cgroups *fa_cgroups_new(void)
+struct fa_cgroups *fa_cgroups_new(const char *host_root)
 {
 	struct fa_cgroups *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
+	c->rt = fa_rtnames_new(host_root);
+	if (!c->rt) {
+		free(c);
+		return NULL;
+	}
 	c->have_root = !fa_cgroup2_path(c->root, sizeof(c->root));
 	c->rootlen = strlen(c->root);
 	c->root_fd = c->have_root ? open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
@@ -141,12 +148,14 @@ void fa_cgroups_free(struct fa_cgroups *c)
 		return;
 	if (c->root_fd >= 0)
 		close(c->root_fd);
+	fa_rtnames_free(c->rt);
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		struct cg_entry *e = c->buckets[b], *next;
 
 		for (; e; e = next) {
 			next = e->next;
 			free(e->path);
+			free(e->container);
 			free(e);
 		}
 	}
@@ -178,4 +187,13 @@ void fa_cgroups_resolve(struct fa_cgroups *c, __u64 id, struct fa_cgroup_info *o
 	out->known = true;
 	snprintf(out->path, sizeof(out->path), "%s", e->path);
 	fa_cg_classify(e->path, &out->name);
+	if (!e->container &&
+	    fa_rtnames_lookup(c->rt, &out->name, out->container, sizeof(out->container)))
+		e->container = strdup(out->container); /* a container keeps its name */
+	if (e->container)
+		snprintf(out->container, sizeof(out->container), "%s", e->container);
+	else
+		fa_cg_short(&out->name, out->container, sizeof(out->container));
+	if (out->name.kind == FA_CG_SERVICE || out->name.kind == FA_CG_NONE)
+		out->container[0] = '\0';
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "cgname.h"
+#include "rtnames.h"
 
 #define FA_CGROUP_PATH_LEN 512 /* longer paths are cut: they are untrusted and bounded */
 
@@ -20,13 +21,17 @@ struct fa_cgroup_info {
 	bool known; /* found in the hierarchy (now or earlier) */
 	char path[FA_CGROUP_PATH_LEN]; /* relative to the v2 root: "/system.slice/x.service" */
 	struct fa_cg_name name;
+	/* the name people use for the container: its runtime's ("web", "ns/pod/ctr"),
+	 * else its short id, or an LXC container's name; "" if no container */
+	char container[FA_RT_NAME_LEN];
 };
 
 struct fa_cgroups;
 
-struct fa_cgroups *fa_cgroups_new(void); /* NULL: out of memory */
+/* host_root: see fa_rtnames_new (NULL: "/"). NULL: out of memory. */
+struct fa_cgroups *fa_cgroups_new(const char *host_root);
 void fa_cgroups_free(struct fa_cgroups *c);
-/* The path and name of id (known false if no walk has found it). */
+/* The path and names of id (known false if no walk has found it). */
 void fa_cgroups_resolve(struct fa_cgroups *c, __u64 id, struct fa_cgroup_info *out);
 
 #endif /* FA_CGROUPS_H */

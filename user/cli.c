@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "log.h"
+#include "prom_render.h"
 #include "util.h"
 
 enum long_only {
@@ -19,6 +20,8 @@ enum long_only {
 	OPT_JSON_FILE,
 	OPT_PROMETHEUS,
 	OPT_PROMETHEUS_FLOWS,
+	OPT_PROMETHEUS_PIDS,
+	OPT_PROMETHEUS_MAX_NAMES,
 	OPT_PACKETS,
 	OPT_TPACKET_VERSION,
 	OPT_RING_BLOCK_SIZE,
@@ -28,6 +31,7 @@ enum long_only {
 	OPT_PROBE_BACKENDS,
 	OPT_AUDIT,
 	OPT_CGROUP,
+	OPT_HOST_ROOT,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +50,8 @@ static const struct option long_opts[] = {
 	{ "json-file", required_argument, NULL, OPT_JSON_FILE },
 	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 	{ "prometheus-flows", no_argument, NULL, OPT_PROMETHEUS_FLOWS },
+	{ "prometheus-pids", no_argument, NULL, OPT_PROMETHEUS_PIDS },
+	{ "prometheus-max-names", required_argument, NULL, OPT_PROMETHEUS_MAX_NAMES },
 	{ "packets", optional_argument, NULL, OPT_PACKETS },
 	{ "tpacket-version", required_argument, NULL, OPT_TPACKET_VERSION },
 	{ "ring-block-size", required_argument, NULL, OPT_RING_BLOCK_SIZE },
@@ -54,6 +60,7 @@ static const struct option long_opts[] = {
 	{ "probe-backends", no_argument, NULL, OPT_PROBE_BACKENDS },
 	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -75,6 +82,11 @@ void fa_cli_usage(FILE *f)
 	      "      --json-file PATH  also keep PATH replaced atomically with the latest JSON\n"
 	      "      --prometheus [ADDR:]PORT  serve /metrics (binds 127.0.0.1 unless ADDR given)\n"
 	      "      --prometheus-flows  per-flow series too (high cardinality)\n"
+	      "      --prometheus-pids  process series per pid instead of per name and "
+	      "container\n"
+	      "      --prometheus-max-names N  at most N comm, container and service names "
+	      "each\n"
+	      "                        (default 256); later ones are exported as \"(other)\"\n"
 	      "Selection (done in the kernel):\n"
 	      "  -p, --pid PID         only this process (repeatable)\n"
 	      "      --cgroup PATH     only processes in this cgroup v2 or below it (repeatable; "
@@ -83,11 +95,16 @@ void fa_cli_usage(FILE *f)
 	      "  -4, -6                only IPv4 / only IPv6\n"
 	      "      --tcp, --udp      only TCP / only UDP\n"
 	      "Table:\n"
-	      "      --by flow|process one row per flow (default) or per process\n"
+	      "      --by WHAT         one row per flow (default), process, service (the "
+	      "container,\n"
+	      "                        else the systemd unit), container, or cgroup\n"
 	      "  -s, --sort KEY        rx, tx, total (default), pid, comm\n"
 	      "  -R, --reverse         reverse the sort order\n"
 	      "  -r, --rows N          at most N rows per interval\n"
 	      "      --filter TEXT     only rows whose name, address or port contains TEXT\n"
+	      "      --host-root DIR   where the host's / is, if flowacct runs in a container: "
+	      "container\n"
+	      "                        names are read from the runtimes' state under it\n"
 	      "Kernel side:\n"
 	      "      --backend NAME    auto (default), fentry, kprobe, tracepoint\n"
 	      "      --max-flows N     flow table size (default 16384); the rest is counted per "
@@ -147,6 +164,7 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 {
 	const struct fa_pktring_opts ring_defaults = FA_PKTRING_OPTS_DEFAULT;
 	__u8 families = 0, protos = 0;
+	bool max_names_given = false;
 	unsigned long v;
 	int c, i;
 
@@ -156,6 +174,7 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 	cfg->kernel.max_flows = 16384;
 	cfg->kernel.pids = cfg->pids;
 	cfg->ring = ring_defaults;
+	cfg->prom_max_names = FA_PROM_MAX_NAMES_DEFAULT;
 	optind = 1;
 	opterr = 0;
 
@@ -188,7 +207,9 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			break;
 		case OPT_BY:
 			if ((i = fa_name_lookup(fa_group_names, FA_GROUP_MAX, optarg)) < 0)
-				return fail(err, "--by takes 'flow' or 'process', not '%s'",
+				return fail(err,
+					    "--by takes flow, process, service, container or "
+					    "cgroup, not '%s'",
 					    optarg);
 			cfg->view.group = i;
 			break;
@@ -238,6 +259,19 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		case OPT_PROMETHEUS_FLOWS:
 			cfg->prom_flows = true;
 			break;
+		case OPT_PROMETHEUS_PIDS:
+			cfg->prom_pids = true;
+			break;
+		case OPT_PROMETHEUS_MAX_NAMES:
+			if (parse_ulong(optarg, 1, FA_PROM_MAX_NAMES_MAX, &v))
+				return fail(
+					err,
+					"--prometheus-max-names takes a number from 1 to 100000, "
+					"not '%s'",
+					optarg);
+			cfg->prom_max_names = v;
+			max_names_given = true;
+			break;
 		case OPT_PACKETS:
 			cfg->packets = true;
 			cfg->ring.ifname =
@@ -284,6 +318,12 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 				return fail(err, "--cgroup needs a path");
 			cfg->cgroups[cfg->ncgroups++] = optarg;
 			break;
+		case OPT_HOST_ROOT:
+			if (optarg[0] != '/')
+				return fail(err, "--host-root takes an absolute path, not '%s'",
+					    optarg);
+			cfg->host_root = optarg;
+			break;
 		case 'v':
 			cfg->verbose = true;
 			break;
@@ -326,6 +366,11 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		return fail(err, "--json and --batch exclude each other");
 	if (cfg->prom_flows && !cfg->prom_listen)
 		return fail(err, "--prometheus-flows needs --prometheus");
+	if (cfg->prom_pids && !cfg->prom_listen)
+		return fail(err, "--prometheus-pids needs --prometheus");
+	if (max_names_given && (!cfg->prom_listen || cfg->prom_pids))
+		return fail(err, "--prometheus-max-names bounds the series by name: it needs "
+				 "--prometheus, without --prometheus-pids");
 	/* the audit compares every TCP socket with the kernel: a filter would leave out bytes
 	 * that the kernel counts */
 	if (cfg->kernel.audit &&

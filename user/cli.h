@@ -22,10 +22,13 @@ struct fa_config {
 	const char *cgroups[FA_MAX_CGROUP_FILTERS]; /* --cgroup paths, opened by main.c */
 	int ncgroups;
 	int cgroup_fds[FA_MAX_CGROUP_FILTERS]; /* kernel.cgroup_fds points here */
+	const char *host_root; /* --host-root: container runtimes' state is under it */
 	bool probe_backends; /* --probe-backends: say which backends work here, then exit */
 	const char *json_file;
 	const char *prom_listen;
 	bool prom_flows;
+	bool prom_pids; /* --prometheus-pids: per-process series instead of by name */
+	unsigned prom_max_names; /* --prometheus-max-names */
 	bool packets;
 	struct fa_pktring_opts ring;
 	bool verbose;

@@ -796,7 +796,8 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	return err;
 }
 
-struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktring *ring)
+struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktring *ring,
+				      const char *host_root)
 {
 	struct fa_collector *c = calloc(1, sizeof(*c));
 
@@ -806,7 +807,7 @@ struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktrin
 	c->ring = ring;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->max_flows = bpf->max_flows;
-	c->cgroups = fa_cgroups_new();
+	c->cgroups = fa_cgroups_new(host_root);
 	if (!c->cgroups) {
 		free(c);
 		return NULL;

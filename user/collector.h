@@ -17,8 +17,9 @@
 
 struct fa_collector;
 
-/* ring may be NULL (no --packets). */
-struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktring *ring);
+/* ring may be NULL (no --packets); host_root: where runtimes' state is (NULL: "/"). */
+struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktring *ring,
+				      const char *host_root);
 /* Builds the snapshot of the interval that ends now. 0 or -errno. */
 int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *snap);
 void fa_collector_free(struct fa_collector *c);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/capability.h>
 #include <malloc.h>
 #include <poll.h>
@@ -206,7 +207,11 @@ static int app_open_outputs(struct app *app)
 		app->outputs[app->noutputs++] = o;
 	}
 	if (cfg->prom_listen) {
-		if (fa_prom_open(cfg->prom_listen, cfg->prom_flows, &o, &why)) {
+		const struct fa_prom_opts prom = { .flows = cfg->prom_flows,
+						   .pids = cfg->prom_pids,
+						   .max_names = cfg->prom_max_names };
+
+		if (fa_prom_open(cfg->prom_listen, &prom, &o, &why)) {
 			fa_log("--prometheus %s: %s", cfg->prom_listen, why.msg);
 			return -EINVAL;
 		}
@@ -271,6 +276,14 @@ static int app_run(struct app *app)
 
 /* --cgroup: each path, under the cgroup v2 root unless it is already a path into it,
  * opened for the kernel side's filter. false if all opened; else said why. */
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	errno = 0;
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
 static bool open_cgroups(struct fa_config *cfg)
 {
 	char root[4096], path[8192];
@@ -350,6 +363,14 @@ int main(int argc, char **argv)
 		return probe_backends();
 	if (open_cgroups(&app.cfg))
 		return FA_EXIT_USAGE;
+	if (app.cfg.host_root && !is_dir(app.cfg.host_root)) {
+		char esc[1024];
+
+		fa_log("--host-root %s: %s; give the directory where the host's / is mounted",
+		       fa_escape(esc, sizeof(esc), app.cfg.host_root, strlen(app.cfg.host_root)),
+		       strerror(errno ? errno : ENOTDIR));
+		return FA_EXIT_USAGE;
+	}
 	for (int i = 0; i < app.cfg.kernel.npids; i++) {
 		if (kill(app.cfg.pids[i], 0) && errno == ESRCH) {
 			fa_log("no process with PID %u", app.cfg.pids[i]);
@@ -373,7 +394,7 @@ int main(int argc, char **argv)
 		fa_log("--packets: %s", why.msg);
 		goto cleanup;
 	}
-	app.collector = fa_collector_new(&app.bpf, app.ring);
+	app.collector = fa_collector_new(&app.bpf, app.ring, app.cfg.host_root);
 	if (!app.collector) {
 		fa_log("out of memory");
 		goto cleanup;

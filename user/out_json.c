@@ -22,10 +22,16 @@ static int stream_err(void)
 	return errno ? -errno : -EIO;
 }
 
+/* A cgroup's strings as JSON shows them, escaped once per snapshot rather than per row. */
+struct cg_text {
+	char *path, *container, *service; /* NULL: null */
+};
+
 struct json_writer {
 	yajl_gen g;
 	FILE *f; /* locked by the writer while it writes */
 	int err; /* the first failure, -errno; every call after it does nothing */
+	struct cg_text *cgt; /* by the index of snap->cgroups */
 };
 
 /* yajl's print callback: into f's stdio buffer. yajl prints in small pieces (often one
@@ -140,28 +146,66 @@ static void put_counts(struct json_writer *w, const struct fa_counts *delta,
 	}
 }
 
-/* The process's cgroup: its id, its path (null if unknown: a v1-only host, or a cgroup
- * gone before flowacct saw it), and the container or service it names (null if none).
- * Both strings are untrusted: a container can name itself anything. */
+static char *escaped(const char *raw, size_t len)
+{
+	char esc[FA_CGROUP_PATH_LEN * 4];
+
+	return strdup(fa_escape(esc, sizeof(esc), raw, len));
+}
+
+static void cg_text_free(struct cg_text *t, size_t n)
+{
+	for (size_t i = 0; t && i < n; i++) {
+		free(t[i].path);
+		free(t[i].container);
+		free(t[i].service);
+	}
+	free(t);
+}
+
+/*
+ * What each cgroup of the snapshot shows: its path (null if unknown: a v1-only host, or
+ * a cgroup gone before flowacct saw it), the container or the service it runs (null if
+ * none). All untrusted: a container can name itself anything. NULL on ENOMEM.
+ */
+static struct cg_text *cg_text_of(const struct fa_snapshot *snap)
+{
+	struct cg_text *t = calloc(snap->ncgroups + 1, sizeof(*t));
+
+	for (size_t i = 0; t && i < snap->ncgroups; i++) {
+		const struct fa_cgroup_info *cg = &snap->cgroups[i];
+		enum fa_cg_kind kind = cg->name.kind;
+		bool bad = false;
+
+		if (!cg->known)
+			continue;
+		bad |= !(t[i].path = escaped(cg->path, sizeof(cg->path)));
+		if (kind != FA_CG_NONE && kind != FA_CG_SERVICE)
+			bad |= !(t[i].container = escaped(cg->container, sizeof(cg->container)));
+		if (kind == FA_CG_SERVICE)
+			bad |= !(t[i].service = escaped(cg->name.unit, sizeof(cg->name.unit)));
+		if (bad) {
+			cg_text_free(t, snap->ncgroups);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+/* The process's cgroup: its id and what cg_text_of says of it. */
 static void put_cgroup(struct json_writer *w, const struct fa_snapshot *snap, __u64 id)
 {
 	const struct fa_cgroup_info *cg = fa_snapshot_cgroup(snap, id);
-	char esc[FA_CGROUP_PATH_LEN * 4], name[FA_CG_UNIT_LEN];
+	const struct cg_text *t = cg ? &w->cgt[cg - snap->cgroups] : NULL;
+	bool container = t && t->container;
 
 	set_int(w, "cgroup_id", id);
-	if (cg && cg->known)
-		set_str(w, "cgroup", fa_escape(esc, sizeof(esc), cg->path, sizeof(cg->path)));
-	else
-		set_str(w, "cgroup", NULL);
-	if (cg && cg->known && cg->name.kind != FA_CG_NONE) {
-		set_str(w, "container",
-			fa_escape(esc, sizeof(esc), fa_cg_short(&cg->name, name, sizeof(name)),
-				  sizeof(name)));
-		set_str(w, "container_kind", fa_cg_kind_names[cg->name.kind]);
-	} else {
-		set_str(w, "container", NULL);
-		set_str(w, "container_kind", NULL);
-	}
+	set_str(w, "cgroup", t ? t->path : NULL);
+	set_str(w, "container", container ? t->container : NULL);
+	set_str(w, "container_id", container && cg->name.id[0] ? cg->name.id : NULL);
+	set_str(w, "container_kind", container ? fa_cg_kind_names[cg->name.kind] : NULL);
+	set_str(w, "pod_uid", container && cg->name.pod_uid[0] ? cg->name.pod_uid : NULL);
+	set_str(w, "service", t ? t->service : NULL);
 }
 
 static void put_process(struct json_writer *w, const struct fa_snapshot *snap,
@@ -206,6 +250,40 @@ static void put_row(struct json_writer *w, const struct fa_ident *proc, const st
 		set_int(w, "flows", nflows);
 	put_counts(w, delta, total, snap->packets);
 	bracket(w, NULL, yajl_gen_map_close);
+}
+
+/*
+ * The rows of --by service: what runs the processes (a container, else a systemd unit,
+ * else the cgroup's path), its processes and flows added up. The name is untrusted.
+ */
+static void put_services(struct json_writer *w, const struct fa_snapshot *snap, bool active_only)
+{
+	const struct fa_view_opts by = { .group = FA_GROUP_SERVICE, .active_only = active_only };
+	struct fa_view_row *rows;
+	size_t n;
+	int err = fa_view_build(snap, &by, &rows, &n);
+
+	if (err) {
+		w->err = w->err ?: err;
+		return;
+	}
+	bracket(w, "services", yajl_gen_array_open);
+	for (size_t i = 0; i < n && !w->err; i++) {
+		const struct fa_view_row *r = &rows[i];
+		const struct fa_cg_name *cn = r->cgroup ? &r->cgroup->name : NULL;
+		char esc[FA_CGROUP_PATH_LEN * 4];
+
+		bracket(w, NULL, yajl_gen_map_open);
+		set_str(w, "name", fa_escape(esc, sizeof(esc), r->label, strlen(r->label)));
+		set_str(w, "kind",
+			cn && cn->kind != FA_CG_NONE ? fa_cg_kind_names[cn->kind] : NULL);
+		set_int(w, "procs", r->nprocs);
+		set_int(w, "flows", r->nflows);
+		put_counts(w, r->delta, r->total, snap->packets);
+		bracket(w, NULL, yajl_gen_map_close);
+	}
+	bracket(w, NULL, yajl_gen_array_close);
+	free(rows);
 }
 
 /* active_only: only rows that moved bytes or packets this interval (-j on a busy host) */
@@ -281,6 +359,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows, -1);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
+	put_services(w, snap, active_only);
 	bracket(w, NULL, yajl_gen_map_close);
 }
 
@@ -298,9 +377,15 @@ int fa_json_write(FILE *f, const struct fa_snapshot *snap, bool active_only)
 		yajl_gen_free(w.g);
 		return -EINVAL;
 	}
+	w.cgt = cg_text_of(snap);
+	if (!w.cgt) {
+		yajl_gen_free(w.g);
+		return -ENOMEM;
+	}
 	flockfile(f);
 	put_snapshot(&w, snap, active_only);
 	funlockfile(f);
+	cg_text_free(w.cgt, snap->ncgroups);
 	yajl_gen_free(w.g);
 	return w.err;
 }

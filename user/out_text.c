@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* -b/--batch, or stdout is not a terminal: a plain table per interval, active rows only. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,40 @@ static void print_header(FILE *f, const struct fa_snapshot *snap)
 	}
 }
 
+/* A row's CONTAINER/UNIT: the container, else the systemd unit, escaped; "-" if neither. */
+static const char *workload(char *buf, size_t len, const struct fa_view_row *r)
+{
+	const char *w = r->cgroup ? fa_cgroup_workload(r->cgroup) : "";
+
+	if (!*w)
+		return "-";
+	return fa_escape(buf, len, w, strlen(w));
+}
+
+static void print_packets(FILE *f, const struct fa_view_row *r, bool packets)
+{
+	if (packets)
+		fprintf(f, " %9llu %9llu", (unsigned long long)r->delta->rx_packets,
+			(unsigned long long)r->delta->tx_packets);
+}
+
+/* --by service, container or cgroup: the numbers first, the (long) name last */
+static void print_group(FILE *f, const struct fa_view_row *r, double iv, bool packets)
+{
+	char b[4][FA_FMT_BYTES_LEN], name[FA_CGROUP_PATH_LEN * 4];
+
+	fprintf(f, "%6u %6u %9s %9s %9s %9s", r->nprocs, r->nflows,
+		fa_fmt_bytes(b[0], sizeof(b[0]), r->delta->rx_bytes / iv),
+		fa_fmt_bytes(b[1], sizeof(b[1]), r->delta->tx_bytes / iv),
+		fa_fmt_bytes(b[2], sizeof(b[2]), r->total->rx_bytes),
+		fa_fmt_bytes(b[3], sizeof(b[3]), r->total->tx_bytes));
+	print_packets(f, r, packets);
+	fprintf(f, "  %s\n", fa_escape(name, sizeof(name), r->label, strlen(r->label)));
+}
+
 static void print_row(FILE *f, const struct fa_view_row *r, double iv, bool packets)
 {
+	char wl[FA_RT_NAME_LEN * 4];
 	char comm[FA_ESCAPED_COMM_LEN] = "(no process)", l[FA_FMT_ENDPOINT_LEN] = "-";
 	char rem[FA_FMT_ENDPOINT_LEN] = "-", b[4][FA_FMT_BYTES_LEN], pid[16] = "-";
 	const struct fa_tuple *t = r->tuple;
@@ -77,10 +110,27 @@ static void print_row(FILE *f, const struct fa_view_row *r, double iv, bool pack
 		fa_fmt_bytes(b[1], sizeof(b[1]), r->delta->tx_bytes / iv),
 		fa_fmt_bytes(b[2], sizeof(b[2]), r->total->rx_bytes),
 		fa_fmt_bytes(b[3], sizeof(b[3]), r->total->tx_bytes));
-	if (packets)
-		fprintf(f, " %9llu %9llu", (unsigned long long)r->delta->rx_packets,
-			(unsigned long long)r->delta->tx_packets);
-	fputc('\n', f);
+	print_packets(f, r, packets);
+	fprintf(f, "  %s\n", workload(wl, sizeof(wl), r));
+}
+
+static void print_titles(FILE *f, enum fa_group g, bool packets)
+{
+	const char *pkts = packets ? "  RX_PKTS   TX_PKTS" : "";
+	char name[16];
+	size_t i;
+
+	if (!fa_group_is_cgroups(g)) {
+		fprintf(f, "%-7s %-15s %-5s  %-21s %-21s %9s %9s %9s %9s%s  %s\n", "PID", "COMM",
+			"PROTO", "LOCAL", "REMOTE", "RX/s", "TX/s", "RX_TOTAL", "TX_TOTAL", pkts,
+			"CONTAINER/UNIT");
+		return;
+	}
+	for (i = 0; i < sizeof(name) - 1 && fa_group_names[g][i]; i++)
+		name[i] = toupper((unsigned char)fa_group_names[g][i]);
+	name[i] = '\0';
+	fprintf(f, "%6s %6s %9s %9s %9s %9s%s  %s\n", "PROCS", "FLOWS", "RX/s", "TX/s", "RX_TOTAL",
+		"TX_TOTAL", pkts, name);
 }
 
 static int text_emit(struct fa_output *out, const struct fa_snapshot *snap)
@@ -95,11 +145,10 @@ static int text_emit(struct fa_output *out, const struct fa_snapshot *snap)
 	if (err)
 		return err;
 	print_header(t->f, snap);
-	fprintf(t->f, "%-7s %-15s %-5s  %-21s %-21s %9s %9s %9s %9s%s\n", "PID", "COMM", "PROTO",
-		"LOCAL", "REMOTE", "RX/s", "TX/s", "RX_TOTAL", "TX_TOTAL",
-		snap->packets ? "  RX_PKTS   TX_PKTS" : "");
+	print_titles(t->f, t->view.group, snap->packets);
 	for (size_t i = 0; i < n && (t->rows <= 0 || i < (size_t)t->rows); i++)
-		print_row(t->f, &rows[i], iv, snap->packets);
+		(fa_group_is_cgroups(t->view.group) ? print_group : print_row)(t->f, &rows[i], iv,
+									       snap->packets);
 	fputc('\n', t->f);
 	free(rows);
 	return fflush(t->f) ? -errno : 0;

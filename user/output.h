@@ -4,6 +4,7 @@
 #define FA_OUTPUT_H
 
 #include <stdio.h>
+#include "prom_render.h"
 #include "snapshot.h"
 #include "view.h"
 
@@ -36,6 +37,7 @@ struct fa_err;
 /* --json-file PATH: the latest snapshot replaces PATH atomically. 0 or -errno, with err. */
 int fa_jsonfile_open(const char *path, struct fa_output **out, struct fa_err *err);
 /* --prometheus [ADDR:]PORT: /metrics over HTTP (prom_http.c). 0 or -errno, with err. */
-int fa_prom_open(const char *listen, bool flows, struct fa_output **out, struct fa_err *err);
+int fa_prom_open(const char *listen, const struct fa_prom_opts *opts, struct fa_output **out,
+		 struct fa_err *err);
 
 #endif /* FA_OUTPUT_H */

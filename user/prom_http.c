@@ -13,10 +13,11 @@
 
 #ifdef FA_NO_HTTP
 
-int fa_prom_open(const char *listen, bool flows, struct fa_output **out, struct fa_err *err)
+int fa_prom_open(const char *listen, const struct fa_prom_opts *opts, struct fa_output **out,
+		 struct fa_err *err)
 {
 	(void)listen;
-	(void)flows;
+	(void)opts;
 	*out = NULL;
 	return fa_err_set(err, -EOPNOTSUPP,
 			  "this static build has no Prometheus endpoint "
@@ -65,7 +66,7 @@ struct prom_output {
 	pthread_mutex_t lock; /* guards page and start_err; nothing slow happens under it */
 	struct prom_page *page; /* NULL until the first interval */
 	struct fa_prom_state *state; /* the collector's thread only */
-	bool flows;
+	struct fa_prom_opts opts;
 	/* where libmicrohttpd's messages go while starting; afterwards they are dropped */
 	char *start_err;
 	size_t start_errlen;
@@ -207,7 +208,7 @@ static int prom_emit(struct fa_output *out, const struct fa_snapshot *snap)
 
 	if (!page)
 		return -ENOMEM;
-	page->text = fa_prom_render(p->state, snap, p->flows, &page->len);
+	page->text = fa_prom_render(p->state, snap, &p->opts, &page->len);
 	if (!page->text) {
 		free(page);
 		return -ENOMEM;
@@ -343,7 +344,8 @@ static int mhd_start(void *arg)
 	return p->mhd ? 0 : -EINVAL;
 }
 
-static struct fa_output *prom_open(const char *listen, bool flows, char *err, size_t errlen)
+static struct fa_output *prom_open(const char *listen, const struct fa_prom_opts *opts, char *err,
+				   size_t errlen)
 {
 	struct prom_output *p = calloc(1, sizeof(*p));
 	struct sockaddr_storage ss;
@@ -357,7 +359,7 @@ static struct fa_output *prom_open(const char *listen, bool flows, char *err, si
 	p->base.name = "prometheus";
 	p->base.emit = prom_emit;
 	p->base.close = prom_close;
-	p->flows = flows;
+	p->opts = *opts;
 	pthread_mutex_init(&p->lock, NULL);
 	p->state = fa_prom_state_new();
 	if (!p->state) {
@@ -395,9 +397,10 @@ fail:
 	return NULL;
 }
 
-int fa_prom_open(const char *listen, bool flows, struct fa_output **out, struct fa_err *err)
+int fa_prom_open(const char *listen, const struct fa_prom_opts *opts, struct fa_output **out,
+		 struct fa_err *err)
 {
-	*out = prom_open(listen, flows, err->msg, sizeof(err->msg));
+	*out = prom_open(listen, opts, err->msg, sizeof(err->msg));
 	return *out ? 0 : -EINVAL;
 }
 

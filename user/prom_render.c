@@ -9,6 +9,7 @@
 #include <string.h>
 #include "format.h"
 #include "prom_render.h"
+#include "util.h"
 
 #ifndef FA_VERSION
 #define FA_VERSION "unknown"
@@ -18,7 +19,9 @@
  * One exported label set of one family and its counters. A series adds up rows: a
  * process's flows of one protocol, say. Flows come and go (and their totals with them),
  * so the exported value is carried forward with each interval's delta, never below the
- * rows' own totals: it only ever grows while the series exists.
+ * rows' own totals: it only ever grows while the series exists. A series of the default
+ * process family (by name, container and unit) exists for the life of the endpoint: its
+ * processes come and go, the sum they make must not drop.
  */
 struct series {
 	char *labels; /* `pid="1",comm="x"`: the identity, sorted on */
@@ -31,8 +34,30 @@ struct series_set {
 	size_t n;
 };
 
+/*
+ * The labels of the default process family that untrusted parties choose: anyone can run
+ * a process or a container under a new name, and each new name would be a new series
+ * forever. So each takes at most max_names distinct values; later ones fold into
+ * "(other)". "" (no container, no unit) is not a name and is never folded.
+ */
+enum name_label { NAME_COMM, NAME_CONTAINER, NAME_SERVICE, NAME_MAX };
+
+static const char *const name_label_names[NAME_MAX] = { "comm", "container", "service" };
+
+#define FOLDED_VALUE "(other)"
+/* fingerprints of folded values kept per label (8 MiB): the gauge saturates there */
+#define FOLDED_MAX (1U << 20)
+
+struct name_bound {
+	char **admitted; /* label values as exported, sorted; they stay admitted */
+	size_t nadmitted;
+	__u64 *folded; /* FNV-1a of each distinct value refused, sorted */
+	size_t nfolded;
+};
+
 struct fa_prom_state {
 	struct series_set procs, flows, unmatched;
+	struct name_bound names[NAME_MAX];
 };
 
 char *fa_prom_escape_label(char *dst, size_t dstlen, const char *src)
@@ -71,27 +96,53 @@ static const char *const part_label[FA_PART_MAX] = {
 	[FA_PART_OVERFLOW] = "unknown",
 };
 
-#define LABELS_LEN 512
+/* A container or unit name escaped in full: 255 raw bytes, each at most "\\xNN". */
+#define NAME_ESCAPED_LEN (FA_RT_NAME_LEN * 4 + 1)
+_Static_assert(FA_CG_UNIT_LEN <= FA_RT_NAME_LEN, "unit names escape into NAME_ESCAPED_LEN");
+/* ...and the exposition's quoting on top, which at most doubles it */
+#define NAME_LABEL_LEN (2 * NAME_ESCAPED_LEN)
+#define COMM_LABEL_LEN (2 * FA_ESCAPED_COMM_LEN)
+/* The longest label set, a flow's, never cut: two names, a comm, and 512 bytes for the
+ * label names, numbers and addresses (under 300 of them). */
+#define LABELS_LEN (2 * NAME_LABEL_LEN + COMM_LABEL_LEN + 512)
 
-static void labels_process(char *buf, const struct fa_ident *p, enum fa_part part)
+/* Untrusted text (a container names itself): printable ASCII, then the label quoting. */
+static char *name_label(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
-	char comm[2 * FA_ESCAPED_COMM_LEN];
+	char esc[NAME_ESCAPED_LEN];
 
-	snprintf(buf, LABELS_LEN, "pid=\"%u\",uid=\"%u\",comm=\"%s\",proto=\"%s\"", p->pid, p->uid,
-		 comm_label(comm, sizeof(comm), p), part_label[part]);
+	fa_escape(esc, sizeof(esc), src, strnlen(src, srclen));
+	return fa_prom_escape_label(dst, dstlen, esc);
 }
 
-static void labels_flow(char *buf, const struct fa_flow *f)
+/* The container and the systemd unit that ran a row's process; "" where unknown. */
+static void cgroup_labels(char container[NAME_LABEL_LEN], char service[NAME_LABEL_LEN],
+			  const struct fa_snapshot *snap, __u64 cgroup_id)
 {
-	char comm[2 * FA_ESCAPED_COMM_LEN], l[FA_FMT_ENDPOINT_LEN], rem[FA_FMT_ENDPOINT_LEN];
+	const struct fa_cgroup_info *cg = fa_snapshot_cgroup(snap, cgroup_id);
+
+	container[0] = service[0] = '\0';
+	if (!cg || !cg->known || cg->name.kind == FA_CG_NONE)
+		return;
+	if (cg->name.kind == FA_CG_SERVICE)
+		name_label(service, NAME_LABEL_LEN, cg->name.unit, sizeof(cg->name.unit));
+	else
+		name_label(container, NAME_LABEL_LEN, cg->container, sizeof(cg->container));
+}
+
+static void labels_flow(char *buf, const struct fa_snapshot *snap, const struct fa_flow *f)
+{
+	char comm[COMM_LABEL_LEN], ctr[NAME_LABEL_LEN], svc[NAME_LABEL_LEN];
+	char l[FA_FMT_ENDPOINT_LEN], rem[FA_FMT_ENDPOINT_LEN];
 	const struct fa_tuple *t = &f->tuple;
 
 	fa_fmt_addr(l, sizeof(l), t->family, t->laddr);
 	fa_fmt_addr(rem, sizeof(rem), t->family, t->raddr);
+	cgroup_labels(ctr, svc, snap, f->proc.cgroup_id);
 	snprintf(buf, LABELS_LEN,
-		 "pid=\"%u\",uid=\"%u\",comm=\"%s\",proto=\"%s\",family=\"%s\","
-		 "laddr=\"%s\",lport=\"%u\",raddr=\"%s\",rport=\"%u\"",
-		 f->proc.pid, f->proc.uid, comm_label(comm, sizeof(comm), &f->proc),
+		 "pid=\"%u\",uid=\"%u\",comm=\"%s\",container=\"%s\",service=\"%s\","
+		 "proto=\"%s\",family=\"%s\",laddr=\"%s\",lport=\"%u\",raddr=\"%s\",rport=\"%u\"",
+		 f->proc.pid, f->proc.uid, comm_label(comm, sizeof(comm), &f->proc), ctr, svc,
 		 part_label[fa_part_of(t->proto)], fa_family_name(t->family), l, t->lport, rem,
 		 t->rport);
 }
@@ -159,27 +210,258 @@ static int set_alloc(struct series_set *s, size_t cap)
 	return s->v ? 0 : -ENOMEM;
 }
 
-/* Per process and protocol part (overflow rows: proto="unknown"). */
-static int build_procs(struct series_set *s, const struct fa_snapshot *snap)
+/*
+ * The rows of the process family before their labels are made: the snapshot's flow and
+ * overflow rows added up by what labels them (name, cgroup, protocol part, and the
+ * process with --prometheus-pids), so 100k flows of a few processes make a few label
+ * strings, not 100k. Label values escaped.
+ */
+struct proc_key {
+	__u64 cgroup_id;
+	__u32 pid, uid; /* 0 unless pids */
+	char comm[FA_COMM_LEN + 1];
+	__u8 part;
+	__u8 pad[7]; /* zeroed: the key is hashed and compared whole */
+};
+
+struct proc_row {
+	struct proc_key key;
+	const struct fa_ident *id; /* the first row's */
+	struct fa_counts delta, total;
+	char *v[NAME_MAX];
+};
+
+static void proc_rows_free(struct proc_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int l = 0; l < NAME_MAX; l++)
+			free(rows[i].v[l]);
+	}
+	free(rows);
+}
+
+static __u64 proc_row_hash(const void *rows, size_t i)
+{
+	const struct proc_key *k = &((const struct proc_row *)rows)[i].key;
+
+	return fa_hash(k, sizeof(*k));
+}
+
+/* Adds a flow or overflow row to the row of its labels. -ENOMEM. */
+static int proc_row_add(struct fa_indexed *t, const struct fa_ident *id, enum fa_part part,
+			const struct fa_counts *delta, const struct fa_counts *total, bool pids)
+{
+	struct proc_key k;
+	struct proc_row *rows, *r;
+	size_t h;
+
+	memset(&k, 0, sizeof(k));
+	k.cgroup_id = id->cgroup_id;
+	k.pid = pids ? id->pid : 0;
+	k.uid = pids ? id->uid : 0;
+	memcpy(k.comm, id->comm, sizeof(k.comm));
+	k.part = part;
+	if (t->n == t->cap && fa_indexed_grow(t, sizeof(*rows), proc_row_hash))
+		return -ENOMEM;
+	rows = t->v;
+	for (h = fa_hash(&k, sizeof(k)) & t->mask; t->index[h]; h = (h + 1) & t->mask)
+		if (!memcmp(&rows[t->index[h] - 1].key, &k, sizeof(k)))
+			break;
+	if (t->index[h]) {
+		r = &rows[t->index[h] - 1];
+	} else {
+		r = &rows[t->n];
+		memset(r, 0, sizeof(*r));
+		r->key = k;
+		r->id = id;
+		t->index[h] = ++t->n;
+	}
+	fa_counts_add(&r->delta, delta);
+	fa_counts_add(&r->total, total);
+	return 0;
+}
+
+/*
+ * Each flow and overflow row by its own cgroup, not snap->procs: a process that moved
+ * between cgroups has rows in both, and each row's bytes belong to the cgroup it was
+ * seen in. NULL on ENOMEM.
+ */
+static struct proc_row *proc_rows(const struct fa_snapshot *snap, bool pids, size_t *n)
+{
+	struct fa_indexed t = {};
+	struct proc_row *rows;
+	int err = 0;
+
+	for (size_t i = 0; i < snap->nflows && !err; i++) {
+		const struct fa_flow *f = &snap->flows[i];
+
+		err = proc_row_add(&t, &f->proc, fa_part_of(f->tuple.proto), &f->delta, &f->total,
+				   pids);
+	}
+	for (size_t i = 0; i < snap->noverflow && !err; i++) {
+		const struct fa_overflow *o = &snap->overflow[i];
+
+		err = proc_row_add(&t, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total, pids);
+	}
+	free(t.index);
+	rows = t.v ? t.v : calloc(1, sizeof(*rows));
+	*n = t.n;
+	for (size_t i = 0; i < t.n && !err; i++) {
+		struct proc_row *r = &rows[i];
+		char comm[COMM_LABEL_LEN], ctr[NAME_LABEL_LEN], svc[NAME_LABEL_LEN];
+
+		cgroup_labels(ctr, svc, snap, r->key.cgroup_id);
+		r->v[NAME_COMM] = strdup(comm_label(comm, sizeof(comm), r->id));
+		r->v[NAME_CONTAINER] = strdup(ctr);
+		r->v[NAME_SERVICE] = strdup(svc);
+		if (!r->v[NAME_COMM] || !r->v[NAME_CONTAINER] || !r->v[NAME_SERVICE])
+			err = -ENOMEM;
+	}
+	if (err || !rows) {
+		if (rows)
+			proc_rows_free(rows, t.n);
+		return NULL;
+	}
+	return rows;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool name_admitted(const struct name_bound *b, const char *v)
+{
+	return !*v || bsearch(&v, b->admitted, b->nadmitted, sizeof(*b->admitted), cmp_str);
+}
+
+static __u64 fnv1a(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * Admits this snapshot's new values of label l while fewer than max are, in sorted order
+ * so the same snapshots always admit the same names; counts the rest as folded. A value
+ * admitted stays admitted, even if this render fails later: it would have been anyway.
+ */
+static int names_admit(struct name_bound *b, struct proc_row *rows, size_t n, int l, unsigned max)
+{
+	const char **fresh = calloc(n + 1, sizeof(*fresh));
+	size_t nfresh = 0, u = 0, nadmit, nfold, before = b->nadmitted;
+	char **a = NULL;
+	__u64 *fp = NULL;
+	int err = -ENOMEM;
+
+	if (!fresh)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!name_admitted(b, rows[i].v[l]))
+			fresh[nfresh++] = rows[i].v[l];
+	}
+	qsort(fresh, nfresh, sizeof(*fresh), cmp_str);
+	for (size_t i = 0; i < nfresh; i++) {
+		if (!u || strcmp(fresh[u - 1], fresh[i]))
+			fresh[u++] = fresh[i];
+	}
+	nfresh = u;
+	/* in batches, sorted once each: a snapshot can bring thousands of new names */
+	nadmit = b->nadmitted < max ? max - b->nadmitted : 0;
+	nadmit = nadmit < nfresh ? nadmit : nfresh;
+	nfold = nfresh - nadmit;
+	a = realloc(b->admitted, (b->nadmitted + nadmit + 1) * sizeof(*a));
+	if (!a)
+		goto out;
+	b->admitted = a;
+	fp = realloc(b->folded, (b->nfolded + nfold + 1) * sizeof(*fp));
+	if (!fp)
+		goto out;
+	b->folded = fp;
+	for (size_t i = 0; i < nadmit; i++) {
+		a[b->nadmitted] = strdup(fresh[i]);
+		if (!a[b->nadmitted])
+			break;
+		b->nadmitted++;
+	}
+	qsort(a, b->nadmitted, sizeof(*a), cmp_str);
+	if (b->nadmitted != before + nadmit)
+		goto out; /* a strdup failed */
+	for (size_t i = nadmit, n0 = b->nfolded; i < nfresh && b->nfolded < FOLDED_MAX; i++) {
+		__u64 h = fnv1a(fresh[i]);
+
+		if (!bsearch(&h, fp, n0, sizeof(h), cmp_u64))
+			fp[b->nfolded++] = h;
+	}
+	qsort(fp, b->nfolded, sizeof(*fp), cmp_u64);
+	u = 0;
+	for (size_t i = 0; i < b->nfolded; i++) {
+		if (!u || fp[u - 1] != fp[i])
+			fp[u++] = fp[i];
+	}
+	b->nfolded = u;
+	err = 0;
+out:
+	free(fresh);
+	return err;
+}
+
+/*
+ * The process family: by name, container, unit and protocol part, names bounded (the
+ * default), or by process too (pids). Overflow rows have proto="unknown".
+ */
+static int build_procs(struct series_set *s, struct fa_prom_state *st,
+		       const struct fa_snapshot *snap, const struct fa_prom_opts *opts)
 {
 	char buf[LABELS_LEN];
+	struct proc_row *rows;
+	size_t n;
+	int err = 0;
 
-	if (set_alloc(s, snap->nprocs * FA_PART_MAX))
-		return -ENOMEM;
-	for (size_t i = 0; i < snap->nprocs; i++) {
-		const struct fa_proc *p = &snap->procs[i];
-
-		for (int part = 0; part < FA_PART_MAX; part++) {
-			if (!p->part[part].present)
-				continue;
-			labels_process(buf, &p->proc, part);
-			if (set_add(s, snap->nprocs * FA_PART_MAX, buf, &p->part[part].delta,
-				    &p->part[part].total))
-				return -ENOMEM;
-		}
+	rows = proc_rows(snap, opts->pids, &n);
+	if (!rows || set_alloc(s, n)) {
+		err = -ENOMEM;
+		goto out;
 	}
-	set_finish(s);
-	return 0;
+	for (int l = 0; l < NAME_MAX && !opts->pids && !err; l++)
+		err = names_admit(&st->names[l], rows, n, l, opts->max_names);
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct proc_row *r = &rows[i];
+		const char *v[NAME_MAX];
+
+		for (int l = 0; l < NAME_MAX; l++)
+			v[l] = opts->pids || name_admitted(&st->names[l], r->v[l]) ? r->v[l]
+										   : FOLDED_VALUE;
+		if (opts->pids)
+			snprintf(
+				buf, sizeof(buf),
+				"pid=\"%u\",uid=\"%u\",comm=\"%s\",container=\"%s\",service=\"%s\","
+				"proto=\"%s\"",
+				r->key.pid, r->key.uid, v[NAME_COMM], v[NAME_CONTAINER],
+				v[NAME_SERVICE], part_label[r->key.part]);
+		else
+			snprintf(buf, sizeof(buf),
+				 "comm=\"%s\",container=\"%s\",service=\"%s\",proto=\"%s\"",
+				 v[NAME_COMM], v[NAME_CONTAINER], v[NAME_SERVICE],
+				 part_label[r->key.part]);
+		err = set_add(s, n, buf, &r->delta, &r->total);
+	}
+	if (!err)
+		set_finish(s);
+out:
+	if (rows)
+		proc_rows_free(rows, n);
+	return err;
 }
 
 /* Element i of a snapshot array: its labels and counts. */
@@ -189,7 +471,7 @@ typedef void row_fn(const struct fa_snapshot *snap, size_t i, char *labels,
 static void flow_series(const struct fa_snapshot *snap, size_t i, char *labels,
 			const struct fa_counts **delta, const struct fa_counts **total)
 {
-	labels_flow(labels, &snap->flows[i]);
+	labels_flow(labels, snap, &snap->flows[i]);
 	*delta = &snap->flows[i].delta;
 	*total = &snap->flows[i].total;
 }
@@ -242,6 +524,37 @@ static void set_advance(struct series_set *cur, const struct series_set *prev)
 			*(__u64 *)((char *)&s->value + d->off) = carried > total ? carried : total;
 		}
 	}
+}
+
+/*
+ * The series of prev that cur lacks, with their values: a series of the aggregated
+ * family stays once exported, so that rate() and increase() never see its sum drop when
+ * its processes leave. The cap on names bounds how many there can be.
+ */
+static int set_carry(struct series_set *cur, const struct series_set *prev)
+{
+	size_t n0 = cur->n;
+	struct series *v;
+
+	v = realloc(cur->v, (n0 + prev->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	cur->v = v;
+	for (size_t j = 0; j < prev->n; j++) {
+		struct series key = { .labels = prev->v[j].labels }, *s;
+
+		if (bsearch(&key, cur->v, n0, sizeof(*cur->v), cmp_series))
+			continue;
+		s = &cur->v[cur->n];
+		memset(s, 0, sizeof(*s));
+		s->value = prev->v[j].value;
+		s->labels = strdup(prev->v[j].labels);
+		if (!s->labels)
+			return -ENOMEM;
+		cur->n++;
+	}
+	qsort(cur->v, cur->n, sizeof(*cur->v), cmp_series);
+	return 0;
 }
 
 static void put_family(FILE *f, const char *name, const char *type, const char *help)
@@ -322,6 +635,16 @@ static void put_globals(FILE *f, const struct fa_snapshot *snap)
 		snap->ts.tv_nsec / 1000000);
 }
 
+static void put_folded(FILE *f, const struct fa_prom_state *st)
+{
+	put_family(f, "flowacct_prometheus_folded_label_values", "gauge",
+		   "Distinct values of the label exported as \"(other)\" in flowacct_process_* "
+		   "since the endpoint started: they came after --prometheus-max-names others.");
+	for (int l = 0; l < NAME_MAX; l++)
+		fprintf(f, "flowacct_prometheus_folded_label_values{label=\"%s\"} %zu\n",
+			name_label_names[l], st->names[l].nfolded);
+}
+
 struct fa_prom_state *fa_prom_state_new(void)
 {
 	return calloc(1, sizeof(struct fa_prom_state));
@@ -334,22 +657,31 @@ void fa_prom_state_free(struct fa_prom_state *st)
 	set_free(&st->procs);
 	set_free(&st->flows);
 	set_free(&st->unmatched);
+	for (int l = 0; l < NAME_MAX; l++) {
+		for (size_t i = 0; i < st->names[l].nadmitted; i++)
+			free(st->names[l].admitted[i]);
+		free(st->names[l].admitted);
+		free(st->names[l].folded);
+	}
 	free(st);
 }
 
-char *fa_prom_render(struct fa_prom_state *st, const struct fa_snapshot *snap, bool flows,
-		     size_t *len)
+char *fa_prom_render(struct fa_prom_state *st, const struct fa_snapshot *snap,
+		     const struct fa_prom_opts *opts, size_t *len)
 {
+	bool flows = opts->flows;
 	struct series_set procs = {}, fl = {}, unm = {};
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *f;
 
-	if (build_procs(&procs, snap) ||
+	if (build_procs(&procs, st, snap, opts) ||
 	    (flows && build_rows(&fl, snap, snap->nflows, flow_series)) ||
 	    build_rows(&unm, snap, snap->nunmatched, unmatched_series))
 		goto fail;
 	set_advance(&procs, &st->procs);
+	if (!opts->pids && set_carry(&procs, &st->procs))
+		goto fail;
 	set_advance(&fl, &st->flows);
 	set_advance(&unm, &st->unmatched);
 
@@ -357,7 +689,11 @@ char *fa_prom_render(struct fa_prom_state *st, const struct fa_snapshot *snap, b
 	if (!f)
 		goto fail;
 	put_globals(f, snap);
-	put_set(f, "flowacct_process_", "by process and protocol", &procs, snap->packets, false);
+	put_set(f, "flowacct_process_",
+		opts->pids ? "by process, its container or systemd unit, and protocol"
+			   : "by process name, container, systemd unit and protocol",
+		&procs, snap->packets, false);
+	put_folded(f, st);
 	if (flows)
 		put_set(f, "flowacct_flow_", "by flow", &fl, snap->packets, false);
 	if (snap->packets)
@@ -368,7 +704,8 @@ char *fa_prom_render(struct fa_prom_state *st, const struct fa_snapshot *snap, b
 		goto fail;
 	}
 
-	/* series missing from this snapshot are gone: their processes left the table */
+	/* flow (and with pids, process) series missing from this snapshot are gone: their
+	 * rows left the table; set_carry kept the aggregated ones */
 	set_free(&st->procs);
 	set_free(&st->flows);
 	set_free(&st->unmatched);

@@ -17,61 +17,36 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The processes being summed, and an open-addressing index of them by pid. */
-struct proc_sum {
-	struct fa_proc *procs;
-	size_t n, cap;
-	__u32 *index; /* procs index + 1; 0: empty */
-	size_t mask;
-};
-
-static int proc_sum_grow(struct proc_sum *ps)
+/* The processes being summed (struct fa_proc), indexed by pid. */
+static __u64 proc_hash(const void *procs, size_t i)
 {
-	size_t cap = ps->cap ? ps->cap * 2 : 64;
-	struct fa_proc *procs = realloc(ps->procs, cap * sizeof(*procs));
-	__u32 *index = calloc(cap * 2, sizeof(*index));
+	__u32 pid = ((const struct fa_proc *)procs)[i].proc.pid;
 
-	if (procs)
-		ps->procs = procs;
-	if (!procs || !index) {
-		free(index);
-		return -ENOMEM;
-	}
-	free(ps->index);
-	ps->index = index;
-	ps->cap = cap;
-	ps->mask = cap * 2 - 1;
-	for (size_t i = 0; i < ps->n; i++) {
-		__u32 pid = procs[i].proc.pid;
-		size_t h = fa_hash(&pid, sizeof(pid)) & ps->mask;
-
-		while (index[h])
-			h = (h + 1) & ps->mask;
-		index[h] = i + 1;
-	}
-	return 0;
+	return fa_hash(&pid, sizeof(pid));
 }
 
-static struct fa_proc *proc_get(struct proc_sum *ps, __u32 pid)
+static struct fa_proc *proc_get(struct fa_indexed *ps, __u32 pid)
 {
+	struct fa_proc *procs;
 	size_t h;
 
-	if (ps->n == ps->cap && proc_sum_grow(ps))
+	if (ps->n == ps->cap && fa_indexed_grow(ps, sizeof(*procs), proc_hash))
 		return NULL;
+	procs = ps->v;
 	for (h = fa_hash(&pid, sizeof(pid)) & ps->mask; ps->index[h]; h = (h + 1) & ps->mask)
-		if (ps->procs[ps->index[h] - 1].proc.pid == pid)
-			return &ps->procs[ps->index[h] - 1];
+		if (procs[ps->index[h] - 1].proc.pid == pid)
+			return &procs[ps->index[h] - 1];
 	ps->index[h] = ++ps->n;
-	memset(&ps->procs[ps->n - 1], 0, sizeof(ps->procs[0]));
-	ps->procs[ps->n - 1].proc.pid = pid;
-	return &ps->procs[ps->n - 1];
+	memset(&procs[ps->n - 1], 0, sizeof(procs[0]));
+	procs[ps->n - 1].proc.pid = pid;
+	return &procs[ps->n - 1];
 }
 
 /*
  * Adds a row to its process, made on its first row; NULL on ENOMEM. A process row's
  * identity is its first row's, with a name from any row that has one.
  */
-static struct fa_proc *proc_add(struct proc_sum *ps, const struct fa_ident *id, enum fa_part part,
+static struct fa_proc *proc_add(struct fa_indexed *ps, const struct fa_ident *id, enum fa_part part,
 				const struct fa_counts *delta, const struct fa_counts *total)
 {
 	struct fa_proc *p = proc_get(ps, id->pid);
@@ -96,7 +71,7 @@ static struct fa_proc *proc_add(struct proc_sum *ps, const struct fa_ident *id, 
 
 int fa_snapshot_aggregate(struct fa_snapshot *snap)
 {
-	struct proc_sum ps = {};
+	struct fa_indexed ps = {};
 	int err = 0;
 
 	for (size_t i = 0; i < snap->nflows && !err; i++) {
@@ -117,13 +92,13 @@ int fa_snapshot_aggregate(struct fa_snapshot *snap)
 	}
 	free(ps.index);
 	if (err) {
-		free(ps.procs);
+		free(ps.v);
 		return err;
 	}
 	if (ps.n)
-		qsort(ps.procs, ps.n, sizeof(*ps.procs), cmp_pid);
+		qsort(ps.v, ps.n, sizeof(struct fa_proc), cmp_pid);
 	free(snap->procs);
-	snap->procs = ps.procs ? ps.procs : calloc(1, sizeof(*ps.procs));
+	snap->procs = ps.v ? ps.v : calloc(1, sizeof(struct fa_proc));
 	snap->nprocs = ps.n;
 	return snap->procs ? 0 : -ENOMEM;
 }
@@ -190,4 +165,11 @@ const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, 
 	return snap->ncgroups ? bsearch(&id, snap->cgroups, snap->ncgroups, sizeof(*snap->cgroups),
 					cgroup_cmp)
 			      : NULL;
+}
+
+const char *fa_cgroup_workload(const struct fa_cgroup_info *ci)
+{
+	if (ci->container[0])
+		return ci->container;
+	return ci->name.kind == FA_CG_SERVICE ? ci->name.unit : "";
 }

@@ -105,6 +105,10 @@ struct fa_snapshot {
 /* The path and name of a row's cgroup id; NULL if the snapshot does not have it. */
 const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, __u64 id);
 
+/* What a cgroup runs, for a CONTAINER/UNIT column: the container, else the systemd unit;
+ * "" if neither. */
+const char *fa_cgroup_workload(const struct fa_cgroup_info *ci);
+
 /* Fills snap->procs from snap->flows and snap->overflow: the one per-process sum. 0, -ENOMEM. */
 int fa_snapshot_aggregate(struct fa_snapshot *snap);
 /* The part a flow's protocol belongs to. */

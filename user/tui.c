@@ -34,6 +34,7 @@ struct user_name {
 
 struct fa_tui {
 	struct fa_view_opts view; /* view.filter points at filter[] or is NULL */
+	enum fa_group group_back; /* the grouping `c` returns to */
 	char filter[FILTER_LEN];
 	int max_rows; /* -r */
 	double interval;
@@ -250,8 +251,8 @@ static void draw_status(struct fa_tui *t, size_t first, size_t shown, size_t n)
 		 "sort %s%s  by %s  filter %s%s  rows %zu-%zu of %zu  "
 		 "(h help, q quit)",
 		 fa_sort_names[t->view.sort], t->view.reverse ? " reversed" : "",
-		 t->view.group == FA_GROUP_PROCESS ? "process" : "flow", quoted,
-		 t->exact ? "  exact bytes" : "", shown ? first + 1 : 0, first + shown, n);
+		 fa_group_names[t->view.group], quoted, t->exact ? "  exact bytes" : "",
+		 shown ? first + 1 : 0, first + shown, n);
 	if (t->view.active_only)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "  active only");
 	put(3, 0, line);
@@ -265,7 +266,9 @@ static void draw_help(void)
 		"  r      sort by RX/s                t      sort by TX/s",
 		"  o, T   sort by RX/s + TX/s         P      sort by PID",
 		"  n      sort by name (COMM)         < >    sort by the column to the left/right",
-		"  R      reverse the sort order      g      one row per flow / per process",
+		"  R      reverse the sort order      g      rows per flow, process, service,",
+		"                                            container, cgroup (in turn)",
+		"  c      rows per service (the container, else the systemd unit), or back",
 		"  /      filter by name, address or port; Enter applies (empty: all), Esc cancels",
 		"  a      only rows that moved bytes this interval, or all",
 		"  b      exact byte counts, or KiB/MiB/GiB",
@@ -291,10 +294,8 @@ static void measure(struct fa_tui *t, const struct fa_view_row *rows, size_t n,
 		    const struct fa_tui_table *tab)
 {
 	static const enum fa_tui_col measured[] = {
-		FA_TUI_COL_USER,
-		FA_TUI_COL_COMM,
-		FA_TUI_COL_LOCAL,
-		FA_TUI_COL_REMOTE,
+		FA_TUI_COL_USER,   FA_TUI_COL_COMM,	FA_TUI_COL_LOCAL,
+		FA_TUI_COL_REMOTE, FA_TUI_COL_WORKLOAD,
 	};
 	char cell[FA_TUI_CELL_LEN];
 
@@ -350,7 +351,7 @@ static void draw_table(struct fa_tui *t)
 	attron(A_REVERSE);
 	mvhline(HEADER_LINES - 1, 0, ' ', COLS);
 	for (int c = 0; c < ncols; c++) {
-		bool sorted = fa_tui_col_is_sorted(cols[c].col, t->view.sort);
+		bool sorted = fa_tui_col_is_sorted(cols[c].col, &t->view);
 
 		fa_tui_title(cell, sizeof(cell), cols[c].col, &t->view);
 		fa_tui_fit(fit, sizeof(fit), cell, cols[c].width, cols[c].right, false);
@@ -376,7 +377,10 @@ static void draw_table(struct fa_tui *t)
 			attron(A_DIM);
 		for (int c = 0; c < ncols; c++) {
 			enum fa_tui_col col = cols[c].col;
-			bool tail = col == FA_TUI_COL_LOCAL || col == FA_TUI_COL_REMOTE;
+			/* an address's port and a cgroup path's last part matter most */
+			bool tail =
+				col == FA_TUI_COL_LOCAL || col == FA_TUI_COL_REMOTE ||
+				(col == FA_TUI_COL_WORKLOAD && t->view.group == FA_GROUP_CGROUP);
 
 			fa_tui_cell(cell, sizeof(cell), col, r, &tab, t->shown.interval_s,
 				    col == FA_TUI_COL_USER && r->proc ? user_lookup(t, r->proc->uid)
@@ -529,7 +533,13 @@ static enum fa_tui_action handle_key(struct fa_tui *t, int ch)
 		t->prompt[0] = '\0';
 		break;
 	case 'g':
-		t->view.group = t->view.group == FA_GROUP_FLOW ? FA_GROUP_PROCESS : FA_GROUP_FLOW;
+	case 'c':
+		if (ch == 'g')
+			t->view.group = (t->view.group + 1) % FA_GROUP_MAX;
+		else if (t->view.group != FA_GROUP_SERVICE)
+			t->group_back = t->view.group, t->view.group = FA_GROUP_SERVICE;
+		else
+			t->view.group = t->group_back;
 		memset(t->want, 0, sizeof(t->want));
 		t->scroll = 0;
 		break;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include "format.h"
@@ -6,7 +7,7 @@
 #include "util.h"
 
 #define NEVER_DROPPED (-1)
-#define MAX_DROP_RANK 8
+#define MAX_DROP_RANK 9
 
 struct col_def {
 	const char *title;
@@ -22,27 +23,26 @@ struct col_def {
  * columns for its sort marker. Exact counts get room for 99 TB totals and 10 GB/s rates.
  */
 static const struct col_def cols[FA_TUI_COL_MAX] = {
-	[FA_TUI_COL_PID] = { "PID", 7, 0, 7, true, 8 },
+	[FA_TUI_COL_PID] = { "PID", 7, 0, 7, true, 9 },
 	[FA_TUI_COL_USER] = { "USER", 8, 0, 16, false, 2 },
 	[FA_TUI_COL_COMM] = { "COMM", 15, 0, FA_ESCAPED_COMM_LEN - 1, false, NEVER_DROPPED },
-	[FA_TUI_COL_PROTO] = { "PROTO", 5, 0, 5, false, 3 },
-	[FA_TUI_COL_LOCAL] = { "LOCAL", 21, 0, FA_FMT_ENDPOINT_LEN - 1, false, 4 },
-	[FA_TUI_COL_REMOTE] = { "REMOTE", 21, 0, FA_FMT_ENDPOINT_LEN - 1, false, 5 },
-	[FA_TUI_COL_FLOWS] = { "FLOWS", 6, 0, 6, true, 4 },
+	[FA_TUI_COL_WORKLOAD] = { "CONTAINER/UNIT", 14, 0, 64, false, 3 },
+	[FA_TUI_COL_PROTO] = { "PROTO", 5, 0, 5, false, 4 },
+	[FA_TUI_COL_LOCAL] = { "LOCAL", 21, 0, FA_FMT_ENDPOINT_LEN - 1, false, 5 },
+	[FA_TUI_COL_REMOTE] = { "REMOTE", 21, 0, FA_FMT_ENDPOINT_LEN - 1, false, 6 },
+	[FA_TUI_COL_PROCS] = { "PROCS", 6, 0, 6, true, 5 },
+	[FA_TUI_COL_FLOWS] = { "FLOWS", 6, 0, 6, true, 5 },
 	[FA_TUI_COL_RX_RATE] = { "RX/s", 9, 12, 9, true, NEVER_DROPPED },
 	[FA_TUI_COL_TX_RATE] = { "TX/s", 9, 12, 9, true, NEVER_DROPPED },
-	[FA_TUI_COL_RX_TOTAL] = { "RX total", 10, 15, 10, true, 7 },
-	[FA_TUI_COL_TX_TOTAL] = { "TX total", 10, 15, 10, true, 6 },
+	[FA_TUI_COL_RX_TOTAL] = { "RX total", 10, 15, 10, true, 8 },
+	[FA_TUI_COL_TX_TOTAL] = { "TX total", 10, 15, 10, true, 7 },
 	[FA_TUI_COL_RX_PKTS] = { "RXpkt/s", 9, 0, 9, true, 1 },
 	[FA_TUI_COL_TX_PKTS] = { "TXpkt/s", 9, 0, 9, true, 0 },
 };
 
 /* Spare width goes to the columns whose content is longest, most useful first. */
 static const enum fa_tui_col grow_order[] = {
-	FA_TUI_COL_COMM,
-	FA_TUI_COL_REMOTE,
-	FA_TUI_COL_LOCAL,
-	FA_TUI_COL_USER,
+	FA_TUI_COL_COMM, FA_TUI_COL_REMOTE, FA_TUI_COL_LOCAL, FA_TUI_COL_USER, FA_TUI_COL_WORKLOAD,
 };
 
 /* The order `<` and `>` walk, following the columns left to right. */
@@ -52,13 +52,21 @@ static const enum fa_sort sort_order[] = {
 
 static bool col_shown(enum fa_tui_col c, const struct fa_tui_table *tab)
 {
+	bool groups = fa_group_is_cgroups(tab->group);
+
 	switch (c) {
+	case FA_TUI_COL_PID:
+	case FA_TUI_COL_USER:
+	case FA_TUI_COL_COMM:
+		return !groups;
 	case FA_TUI_COL_PROTO:
 	case FA_TUI_COL_LOCAL:
 	case FA_TUI_COL_REMOTE:
 		return tab->group == FA_GROUP_FLOW;
+	case FA_TUI_COL_PROCS:
+		return groups;
 	case FA_TUI_COL_FLOWS:
-		return tab->group == FA_GROUP_PROCESS;
+		return tab->group != FA_GROUP_FLOW;
 	case FA_TUI_COL_RX_PKTS:
 	case FA_TUI_COL_TX_PKTS:
 		return tab->packets;
@@ -87,6 +95,9 @@ int fa_tui_layout(int width, const struct fa_tui_table *tab, const int *want,
 	for (int rank = 0; rank <= MAX_DROP_RANK && need > width; rank++) {
 		for (int c = 0; c < FA_TUI_COL_MAX && need > width; c++) {
 			if (cols[c].drop_rank != rank || !w[c])
+				continue;
+			/* a group's name is the group view's COMM */
+			if (c == FA_TUI_COL_WORKLOAD && fa_group_is_cgroups(tab->group))
 				continue;
 			need -= w[c] + 1;
 			w[c] = 0;
@@ -121,9 +132,9 @@ int fa_tui_layout(int width, const struct fa_tui_table *tab, const int *want,
 	return n;
 }
 
-bool fa_tui_col_is_sorted(enum fa_tui_col col, enum fa_sort sort)
+bool fa_tui_col_is_sorted(enum fa_tui_col col, const struct fa_view_opts *view)
 {
-	switch (sort) {
+	switch (view->sort) {
 	case FA_SORT_RX:
 		return col == FA_TUI_COL_RX_RATE;
 	case FA_SORT_TX:
@@ -133,7 +144,8 @@ bool fa_tui_col_is_sorted(enum fa_tui_col col, enum fa_sort sort)
 	case FA_SORT_PID:
 		return col == FA_TUI_COL_PID;
 	case FA_SORT_COMM:
-		return col == FA_TUI_COL_COMM;
+		return col ==
+		       (fa_group_is_cgroups(view->group) ? FA_TUI_COL_WORKLOAD : FA_TUI_COL_COMM);
 	default:
 		return false;
 	}
@@ -162,13 +174,29 @@ enum fa_sort fa_tui_sort_step(enum fa_sort sort, int dir)
 	return sort_order[i];
 }
 
+/* A group view's name column is titled by what it groups: SERVICE, CONTAINER, CGROUP. */
+static const char *col_title(enum fa_tui_col col, enum fa_group g, char *buf, size_t len)
+{
+	size_t i;
+
+	if (col != FA_TUI_COL_WORKLOAD || !fa_group_is_cgroups(g))
+		return cols[col].title;
+	for (i = 0; i + 1 < len && fa_group_names[g][i]; i++)
+		buf[i] = toupper((unsigned char)fa_group_names[g][i]);
+	buf[i] = '\0';
+	return buf;
+}
+
 char *fa_tui_title(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_opts *view)
 {
-	if (fa_tui_col_is_sorted(col, view->sort))
-		snprintf(buf, len, "%s %s", cols[col].title,
+	char name[32];
+	const char *title = col_title(col, view->group, name, sizeof(name));
+
+	if (fa_tui_col_is_sorted(col, view))
+		snprintf(buf, len, "%s %s", title,
 			 fa_tui_sort_ascending(view->sort, view->reverse) ? "^" : "v");
 	else
-		snprintf(buf, len, "%s", cols[col].title);
+		snprintf(buf, len, "%s", title);
 	return buf;
 }
 
@@ -218,6 +246,20 @@ char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_vi
 			fa_escape(buf, len, p->comm, sizeof(p->comm));
 		else
 			snprintf(buf, len, "(no process)");
+		break;
+	case FA_TUI_COL_WORKLOAD: {
+		const char *w = row->label && !p && !t ? row->label
+				: row->cgroup	       ? fa_cgroup_workload(row->cgroup)
+						       : "";
+
+		if (*w)
+			fa_escape(buf, len, w, strlen(w));
+		else
+			snprintf(buf, len, "-");
+		break;
+	}
+	case FA_TUI_COL_PROCS:
+		snprintf(buf, len, "%u", row->nprocs);
 		break;
 	case FA_TUI_COL_PROTO:
 		snprintf(buf, len, "%s", t ? fa_proto_name(t->proto) : "*");

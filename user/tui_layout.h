@@ -16,10 +16,14 @@ enum fa_tui_col {
 	FA_TUI_COL_PID,
 	FA_TUI_COL_USER,
 	FA_TUI_COL_COMM,
+	/* CONTAINER/UNIT: what runs the process; in a view by service, container or cgroup,
+	 * the group's name */
+	FA_TUI_COL_WORKLOAD,
 	FA_TUI_COL_PROTO, /* per-flow view only */
 	FA_TUI_COL_LOCAL, /* per-flow view only */
 	FA_TUI_COL_REMOTE, /* per-flow view only */
-	FA_TUI_COL_FLOWS, /* per-process view only */
+	FA_TUI_COL_PROCS, /* views by service, container or cgroup only */
+	FA_TUI_COL_FLOWS, /* per-process and group views only */
 	FA_TUI_COL_RX_RATE,
 	FA_TUI_COL_TX_RATE,
 	FA_TUI_COL_RX_TOTAL,
@@ -46,16 +50,18 @@ struct fa_tui_table {
 /*
  * Chooses the columns that fit in `width` screen columns, in display order, into
  * out[FA_TUI_COL_MAX]; returns how many. Columns go least important first (packet
- * rates, USER, PROTO, LOCAL/FLOWS, REMOTE, totals, PID) until the rest fits; COMM, RX/s
- * and TX/s always stay, clipped at the right edge if even they do not fit. Width left
- * over widens COMM, REMOTE, LOCAL and USER up to want[col] (the widest content seen;
+ * rates, USER, CONTAINER/UNIT, PROTO, LOCAL/FLOWS, REMOTE, totals, PID) until the rest
+ * fits; COMM (a group's name in group views), RX/s and TX/s always stay, clipped at the
+ * right edge if even they do not fit. Width left over widens COMM, the group's name,
+ * REMOTE, LOCAL, CONTAINER/UNIT and USER up to want[col] (the widest content seen;
  * NULL: minimum widths). No column ever extends past `width`.
  */
 int fa_tui_layout(int width, const struct fa_tui_table *tab, const int *want,
 		  struct fa_tui_col_pos *out);
 
-/* The column a sort order is shown on (FA_SORT_TOTAL: RX/s and TX/s both are marked). */
-bool fa_tui_col_is_sorted(enum fa_tui_col col, enum fa_sort sort);
+/* The column a view's sort order is shown on (FA_SORT_TOTAL: RX/s and TX/s both are
+ * marked; sorting by name marks the group's name in group views). */
+bool fa_tui_col_is_sorted(enum fa_tui_col col, const struct fa_view_opts *view);
 /* Does the sort put the smallest first? (pid and name ascend by default, bytes descend) */
 bool fa_tui_sort_ascending(enum fa_sort sort, bool reverse);
 /* `<` and `>`: the sort order one column to the left (dir < 0) or right, clamped. */
@@ -71,7 +77,7 @@ char *fa_tui_title(char *buf, size_t len, enum fa_tui_col col, const struct fa_v
  */
 char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_row *row,
 		  const struct fa_tui_table *tab, double iv, const char *user);
-#define FA_TUI_CELL_LEN 80
+#define FA_TUI_CELL_LEN 512 /* a cgroup path, escaped and cut */
 
 /*
  * Fits text into `width` columns: shorter text is padded (on the left if right-aligned),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +41,32 @@ int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), vo
 	if (!err && name)
 		pthread_setname_np(*thread, name);
 	return err;
+}
+
+int fa_indexed_grow(struct fa_indexed *t, size_t elem, __u64 (*hash)(const void *array, size_t i))
+{
+	size_t cap = t->cap ? t->cap * 2 : 16;
+	void *v = realloc(t->v, cap * elem);
+	__u32 *index = calloc(cap * 2, sizeof(*index));
+
+	if (v)
+		t->v = v;
+	if (!v || !index) {
+		free(index);
+		return -ENOMEM;
+	}
+	free(t->index);
+	t->index = index;
+	t->cap = cap;
+	t->mask = cap * 2 - 1;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t h = hash(v, i) & t->mask;
+
+		while (index[h])
+			h = (h + 1) & t->mask;
+		index[h] = i + 1;
+	}
+	return 0;
 }
 
 int fa_name_lookup(const char *const *names, int n, const char *s)

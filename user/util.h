@@ -22,6 +22,22 @@ static inline __u64 fa_hash(const void *p, size_t n)
 }
 
 /*
+ * A growable array with an open-addressing index of it (the tables summed per interval:
+ * processes by pid, groups by name). index[h] holds an element's position + 1; 0 is
+ * empty; linear probing. fa_indexed_grow doubles the array (elem bytes each) and
+ * rebuilds the index from hash(array, i) of each element. 0 or -ENOMEM (nothing changed
+ * but the array's address).
+ */
+struct fa_indexed {
+	void *v;
+	size_t n, cap;
+	__u32 *index;
+	size_t mask;
+};
+
+int fa_indexed_grow(struct fa_indexed *t, size_t elem, __u64 (*hash)(const void *array, size_t i));
+
+/*
  * Runs fn(arg) with every signal blocked in the calling thread, then restores the mask,
  * and returns what fn returned. Threads created inside inherit the blocked mask, so
  * SIGINT and SIGTERM only ever reach the main thread, whose ppoll() waits for them.

@@ -9,8 +9,9 @@
 #include "view.h"
 
 const char *const fa_group_names[FA_GROUP_MAX] = {
-	[FA_GROUP_FLOW] = "flow",
-	[FA_GROUP_PROCESS] = "process",
+	[FA_GROUP_FLOW] = "flow",	[FA_GROUP_PROCESS] = "process",
+	[FA_GROUP_SERVICE] = "service", [FA_GROUP_CONTAINER] = "container",
+	[FA_GROUP_CGROUP] = "cgroup",
 };
 
 const char *const fa_sort_names[FA_SORT_MAX] = {
@@ -82,6 +83,12 @@ static __u32 row_pid(const struct fa_view_row *r)
 	return r->proc ? r->proc->pid : 0;
 }
 
+/* What sorting by name compares: a process's comm, a group's name. */
+static const char *row_name(const struct fa_view_row *r)
+{
+	return r->proc ? r->proc->comm : r->label && !r->tuple ? r->label : "";
+}
+
 static int cmp_rows(const void *a, const void *b, void *arg)
 {
 	const struct fa_view_row *x = a, *y = b;
@@ -89,8 +96,7 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 	int c = cmp_u64_desc(x->sort_key[0], y->sort_key[0]);
 
 	if (!c && opts->sort == FA_SORT_COMM)
-		c = strncmp(x->proc ? x->proc->comm : "", y->proc ? y->proc->comm : "",
-			    sizeof(x->proc->comm));
+		c = strcmp(row_name(x), row_name(y));
 	/* ties: the bigger talker since start first, then a stable order by identity */
 	if (!c)
 		c = cmp_u64_desc(x->sort_key[1], y->sort_key[1]);
@@ -197,19 +203,23 @@ static int build_flows(const struct fa_snapshot *snap, struct builder *b)
 		const struct fa_flow *f = &snap->flows[i];
 
 		if (row_match(&f->proc, &f->tuple, filter))
-			add(b, &(struct fa_view_row){ .proc = &f->proc,
-						      .tuple = &f->tuple,
-						      .delta = &f->delta,
-						      .total = &f->total });
+			add(b, &(struct fa_view_row){
+				       .proc = &f->proc,
+				       .tuple = &f->tuple,
+				       .cgroup = fa_snapshot_cgroup(snap, f->proc.cgroup_id),
+				       .delta = &f->delta,
+				       .total = &f->total });
 	}
 	for (size_t i = 0; i < snap->noverflow; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
 
 		if (row_match(&o->proc, NULL, filter))
-			add(b, &(struct fa_view_row){ .proc = &o->proc,
-						      .label = "(overflow)",
-						      .delta = &o->delta,
-						      .total = &o->total });
+			add(b, &(struct fa_view_row){
+				       .proc = &o->proc,
+				       .label = "(overflow)",
+				       .cgroup = fa_snapshot_cgroup(snap, o->proc.cgroup_id),
+				       .delta = &o->delta,
+				       .total = &o->total });
 	}
 	for (size_t i = 0; i < snap->nunmatched; i++) {
 		const struct fa_unmatched *u = &snap->unmatched[i];
@@ -236,6 +246,7 @@ static int build_procs(const struct fa_snapshot *snap, struct builder *b)
 		if (pids && !bsearch(&p->proc.pid, pids, npids, sizeof(*pids), cmp_u32))
 			continue;
 		add(b, &(struct fa_view_row){ .proc = &p->proc,
+					      .cgroup = fa_snapshot_cgroup(snap, p->proc.cgroup_id),
 					      .nflows = p->nflows,
 					      .delta = &p->delta,
 					      .total = &p->total });
@@ -244,15 +255,210 @@ static int build_procs(const struct fa_snapshot *snap, struct builder *b)
 	return 0;
 }
 
+/* One group of processes being summed. */
+struct group {
+	char name[FA_CGROUP_PATH_LEN]; /* raw, as the cgroup or runtime gave it */
+	const struct fa_cgroup_info *cg; /* its first cgroup; NULL: not known */
+	__u32 nflows, nprocs;
+	bool match; /* the filter picks it */
+	struct fa_counts delta, total;
+};
+
+struct grouping {
+	struct fa_indexed t; /* struct group, by name */
+	__u32 *cg_group; /* snap->cgroups[i] → v index; unknown ids go to `unknown` */
+	__u32 unknown; /* the group of rows whose cgroup is not known; UINT32_MAX: none */
+	__u64 *pids; /* (group << 32 | pid) + 1 seen; 0: empty */
+	size_t pids_mask;
+};
+
+/* The name of a cgroup's group: "(unknown)" if the cgroup is not known (a v1-only host,
+ * a cgroup gone before it was seen). */
+static void group_name(char *buf, size_t len, const struct fa_cgroup_info *cg, enum fa_group g)
+{
+	const char *name = "(unknown)";
+
+	if (cg && cg->known) {
+		switch (g) {
+		case FA_GROUP_SERVICE:
+			name = fa_cgroup_workload(cg);
+			if (!*name)
+				name = cg->path; /* no unit: where it runs ("/", a slice) */
+			break;
+		case FA_GROUP_CONTAINER:
+			name = cg->container[0] ? cg->container : "(host)";
+			break;
+		default:
+			name = cg->path;
+			break;
+		}
+	}
+	snprintf(buf, len, "%s", name);
+}
+
+static __u64 group_hash(const void *groups, size_t i)
+{
+	const char *name = ((const struct group *)groups)[i].name;
+
+	return fa_hash(name, strlen(name));
+}
+
+/* The group named by cg in g, made if new; its index, or UINT32_MAX on ENOMEM. */
+static __u32 group_of(struct grouping *gr, const struct fa_cgroup_info *cg, enum fa_group g)
+{
+	struct fa_indexed *t = &gr->t;
+	char name[FA_CGROUP_PATH_LEN];
+	struct group *v;
+	size_t h;
+
+	group_name(name, sizeof(name), cg, g);
+	if (t->n == t->cap && fa_indexed_grow(t, sizeof(*v), group_hash))
+		return UINT32_MAX;
+	v = t->v;
+	for (h = fa_hash(name, strlen(name)) & t->mask; t->index[h]; h = (h + 1) & t->mask)
+		if (!strcmp(v[t->index[h] - 1].name, name))
+			return t->index[h] - 1;
+	memset(&v[t->n], 0, sizeof(v[0]));
+	memcpy(v[t->n].name, name, sizeof(name));
+	v[t->n].cg = cg && cg->known ? cg : NULL;
+	t->index[h] = ++t->n;
+	return t->n - 1;
+}
+
+/* Adds a pid to group k's processes, once. */
+static void group_pid(struct grouping *gr, __u32 k, __u32 pid)
+{
+	__u64 key = ((__u64)k << 32 | pid) + 1;
+	size_t h = fa_hash(&key, sizeof(key)) & gr->pids_mask;
+
+	while (gr->pids[h] && gr->pids[h] != key)
+		h = (h + 1) & gr->pids_mask;
+	if (!gr->pids[h]) {
+		gr->pids[h] = key;
+		((struct group *)gr->t.v)[k].nprocs++;
+	}
+}
+
+/* One flow or overflow row into its group. */
+static int group_row(struct grouping *gr, const struct fa_snapshot *snap, enum fa_group g,
+		     const struct fa_ident *id, const struct fa_tuple *t,
+		     const struct fa_counts *delta, const struct fa_counts *total,
+		     const char *filter)
+{
+	const struct fa_cgroup_info *cg = fa_snapshot_cgroup(snap, id->cgroup_id);
+	__u32 k = cg ? gr->cg_group[cg - snap->cgroups] : gr->unknown;
+	struct group *grp;
+
+	if (k == UINT32_MAX) {
+		k = gr->unknown = group_of(gr, NULL, g);
+		if (k == UINT32_MAX)
+			return -ENOMEM;
+	}
+	grp = &((struct group *)gr->t.v)[k];
+	if (t)
+		grp->nflows++;
+	grp->match = grp->match || row_match(id, t, filter);
+	fa_counts_add(&grp->delta, delta);
+	fa_counts_add(&grp->total, total);
+	group_pid(gr, k, id->pid);
+	return 0;
+}
+
+static int group_rows(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
+		      struct grouping *gr)
+{
+	size_t rows = snap->nflows + snap->noverflow, cap = 64;
+	const char *filter = opts->filter && *opts->filter ? opts->filter : NULL;
+
+	while (cap < 2 * rows)
+		cap *= 2;
+	gr->unknown = UINT32_MAX;
+	gr->pids = calloc(cap, sizeof(*gr->pids));
+	gr->pids_mask = cap - 1;
+	gr->cg_group = calloc(snap->ncgroups + 1, sizeof(*gr->cg_group));
+	if (!gr->pids || !gr->cg_group)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->ncgroups; i++)
+		if ((gr->cg_group[i] = group_of(gr, &snap->cgroups[i], opts->group)) == UINT32_MAX)
+			return -ENOMEM;
+	for (size_t i = 0; i < snap->nflows; i++) {
+		const struct fa_flow *f = &snap->flows[i];
+
+		if (group_row(gr, snap, opts->group, &f->proc, &f->tuple, &f->delta, &f->total,
+			      filter))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < snap->noverflow; i++) {
+		const struct fa_overflow *o = &snap->overflow[i];
+
+		if (group_row(gr, snap, opts->group, &o->proc, NULL, &o->delta, &o->total, filter))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < gr->t.n; i++) {
+		struct group *g = &((struct group *)gr->t.v)[i];
+		char esc[FA_CGROUP_PATH_LEN * 4];
+
+		g->match =
+			!filter || g->match ||
+			strcasestr(fa_escape(esc, sizeof(esc), g->name, sizeof(g->name)), filter);
+	}
+	return 0;
+}
+
+/*
+ * Group rows: one per group that has rows, the groups kept after the rows in the same
+ * allocation so one free() releases both.
+ */
+static int build_groups(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
+			struct fa_view_row **out, size_t *n)
+{
+	struct grouping gr = {};
+	struct builder b = { .opts = opts };
+	struct group *groups;
+	int err = group_rows(snap, opts, &gr);
+
+	if (!err) {
+		b.rows = malloc((gr.t.n + 1) * (sizeof(*b.rows) + sizeof(*groups)));
+		err = b.rows ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		groups = (struct group *)(b.rows + gr.t.n + 1);
+		if (gr.t.n)
+			memcpy(groups, gr.t.v, gr.t.n * sizeof(*groups));
+		for (size_t i = 0; i < gr.t.n; i++) {
+			const struct group *g = &groups[i];
+
+			if (g->match && (g->nprocs || fa_counts_moved(&g->delta)))
+				add(&b, &(struct fa_view_row){ .label = g->name,
+							       .cgroup = g->cg,
+							       .nflows = g->nflows,
+							       .nprocs = g->nprocs,
+							       .delta = &g->delta,
+							       .total = &g->total });
+		}
+		sort_top(b.rows, b.n, opts);
+		*out = b.rows;
+		*n = b.n;
+	}
+	free(gr.t.v);
+	free(gr.t.index);
+	free(gr.cg_group);
+	free(gr.pids);
+	return err;
+}
+
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
 		  struct fa_view_row **out, size_t *n)
 {
 	size_t cap = opts->group == FA_GROUP_PROCESS
 			     ? snap->nprocs
 			     : snap->nflows + snap->noverflow + snap->nunmatched;
-	struct builder b = { .opts = opts, .rows = malloc((cap ? cap : 1) * sizeof(*b.rows)) };
+	struct builder b = { .opts = opts };
 	int err;
 
+	if (fa_group_is_cgroups(opts->group))
+		return build_groups(snap, opts, out, n);
+	b.rows = malloc((cap ? cap : 1) * sizeof(*b.rows));
 	if (!b.rows)
 		return -ENOMEM;
 	err = opts->group == FA_GROUP_PROCESS ? build_procs(snap, &b) : build_flows(snap, &b);

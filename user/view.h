@@ -17,10 +17,21 @@ enum fa_sort {
 enum fa_group {
 	FA_GROUP_FLOW, /* flows, overflow rows and unmatched packets */
 	FA_GROUP_PROCESS, /* processes */
+	FA_GROUP_SERVICE, /* what runs it: the container, else the systemd unit */
+	FA_GROUP_CONTAINER, /* containers, and one row for the host */
+	FA_GROUP_CGROUP, /* cgroup v2 paths */
 	FA_GROUP_MAX,
 };
 
-extern const char *const fa_group_names[FA_GROUP_MAX]; /* "flow", "process" */
+/* "flow", "process", "service", "container", "cgroup" */
+extern const char *const fa_group_names[FA_GROUP_MAX];
+
+/* Groups of processes (FA_GROUP_SERVICE and after) are built from the snapshot's rows
+ * by the names of their cgroups. */
+static inline bool fa_group_is_cgroups(enum fa_group g)
+{
+	return g >= FA_GROUP_SERVICE;
+}
 
 struct fa_view_opts {
 	enum fa_group group;
@@ -36,16 +47,21 @@ struct fa_view_opts {
 extern const char *const fa_sort_names[FA_SORT_MAX]; /* "rx", "tx", "total", "pid", "comm" */
 
 /*
- * One row of a table, pointing into the snapshot it was built from. What a row shows
- * follows from what it has, never from a kind: no proc, packets no process's flow
- * matched ("(no process)"); no tuple, an aggregate, whose `label` stands where the
- * endpoints would.
+ * One row of a table, pointing into the snapshot it was built from (or, for groups, into
+ * the array fa_view_build returns). What a row shows follows from what it has, never
+ * from a kind: no proc and no label, packets no process's flow matched ("(no process)");
+ * no tuple, an aggregate, whose `label` stands where the endpoints would; no proc but a
+ * label, a group of processes named by the label.
  */
 struct fa_view_row {
-	const struct fa_ident *proc; /* NULL: unmatched packets */
-	const struct fa_tuple *tuple; /* NULL: a process or an overflow row */
-	const char *label; /* without tuple: "(overflow)"; NULL for a process */
-	__u32 nflows; /* process rows: their flows */
+	const struct fa_ident *proc; /* NULL: unmatched packets, or a group */
+	const struct fa_tuple *tuple; /* NULL: a process, an overflow row or a group */
+	/* without tuple: "(overflow)", or a group's name (raw: escape it); NULL for a
+	 * process */
+	const char *label;
+	const struct fa_cgroup_info *cgroup; /* the row's cgroup, if the snapshot names it */
+	__u32 nflows; /* process and group rows: their flows */
+	__u32 nprocs; /* group rows: their processes */
 	const struct fa_counts *delta, *total;
 	__u64 sort_key[2]; /* set by fa_view_build: sorting 100k rows reads no snapshot */
 };

@@ -62,7 +62,7 @@ static int setup(void **state)
 		return -1;
 	}
 	f->ncpus = libbpf_num_possible_cpus();
-	f->c = fa_collector_new(&f->bpf, NULL);
+	f->c = fa_collector_new(&f->bpf, NULL, NULL);
 	*state = f;
 	return f->c ? 0 : -1;
 }

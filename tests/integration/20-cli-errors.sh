@@ -25,7 +25,10 @@ expect 0 '^flowacct [0-9]+\.[0-9]+\.[0-9]+$' -- "$F" --version
 expect 2 "unknown option '--bogus'" -- "$F" --bogus
 expect 2 "unknown option '-Z'" -- "$F" -Z
 expect 2 "--sort takes rx, tx, total, pid or comm, not 'size'" -- "$F" -s size
-expect 2 "--by takes 'flow' or 'process'" -- "$F" --by host
+expect 2 "--by takes flow, process, service, container or cgroup, not 'host'" -- "$F" --by host
+expect 2 "--host-root takes an absolute path, not 'host'" -- "$F" --host-root host
+expect 2 "^flowacct: --host-root /nonexistent-fa: No such file or directory; give the directory where the host's / is mounted" -- "$F" -b --host-root /nonexistent-fa 1 1
+expect 2 "^flowacct: --host-root /etc/hostname: Not a directory; give the directory" -- "$F" -b --host-root /etc/hostname 1 1
 expect 2 "--backend takes auto, fentry, kprobe or tracepoint" -- "$F" --backend ebpf
 expect 2 "interval must be a number of seconds" -- "$F" abc
 expect 2 "interval must be a number of seconds" -- "$F" 0

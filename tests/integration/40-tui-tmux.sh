@@ -328,9 +328,16 @@ keys b
 wait_for 'exact bytes'
 expect_tail tuig_xcli 1 5 "2 0 0 1308642 246912" "tuig_xcli per process: FLOWS, rates, totals"
 expect_tail tuig_evil 1 2 "10000 10000" "tuig_evil per process: totals"
+### `g` goes on: rows per service, container and cgroup, then per flow again
+for by in service container cgroup; do
+	keys g
+	wait_for "by $by" 3
+	wait_for "^ *${by^^} .*PROCS +FLOWS" 3
+done
 keys g
 wait_for 'by flow' 3
 wait_for 'LOCAL' 3
+wait_for 'CONTAINER/UNIT' 3
 
 ### `p` freezes the view; counting goes on
 keys p

@@ -6,7 +6,11 @@
 # cgroups named as Docker, Kubernetes/containerd, Podman and systemd name them, are
 # named in the JSON, with exact bytes per container; a process that moves to another
 # cgroup keeps its old flows' cgroup and gets the new one on new flows; a cgroup removed
-# while its rows show keeps its name; a hostile cgroup name is escaped.
+# while its rows show keeps its name; a hostile cgroup name is escaped. Container names
+# come from runtimes' state on disk, here a host root built by the test (--host-root):
+# Docker's config.v2.json, containers/storage's containers.json, the kubelet's logs; a
+# hostile container name is escaped in the JSON and the text tables. The text tables by
+# service, container and cgroup list each with its processes and flows.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
 fa_setup containers python3 ip
@@ -25,16 +29,35 @@ cleanup_extra() {
 	return 0
 }
 cgs[4]="$base/${cgs[4]}"
+# the runtimes' state, as each keeps it on disk (Docker with a data-root of its own)
+host=$tmp/host
+mkdir -p "$host/etc/docker" "$host/srv/docker/containers/$id" \
+	"$host/var/lib/containers/storage/overlay-containers" "$host/var/log/containers" \
+	"$host/var/log/pods/shop_api-7d9f_5f3c2a1e-8b7d-4c6e-9a0b-1234567890ab"
+echo '{"data-root": "/srv/docker"}' >"$host/etc/docker/daemon.json"
+printf '{"Name": "/we\\"b\\n\\u001b[2J", "ID": "%s"}' "$id" >"$host/srv/docker/containers/$id/config.v2.json"
+printf '[{"id": "%s", "names": ["db-1"]}]' "${id//1/2}" >"$host/var/lib/containers/storage/overlay-containers/containers.json"
+: >"$host/var/log/containers/api-7d9f_shop_server-${id//0/1}.log"
 for d in "${cgs[@]}"; do mkdir -p "$d"; done
 ip netns add fa-a-$$
 ip netns add fa-b-$$
 ip -n fa-a-$$ link set lo up
 ip -n fa-b-$$ link set lo up
 
-"$flowacct" -j 0.3 >"$tmp/out.json" 2>"$tmp/err" &
+"$flowacct" -j --host-root "$host" 0.3 >"$tmp/out.json" 2>"$tmp/err" &
 fa=$!
 pids+=("$fa")
-for i in $(seq 100); do grep -q "using backend" "$tmp/err" && break; sleep 0.1; done
+fa_text=()
+for by in service container cgroup; do
+	"$flowacct" -b --by $by --host-root "$host" 0.3 >"$tmp/by-$by.txt" 2>"$tmp/err-$by" &
+	fa_text+=($!)
+	pids+=($!)
+done
+for i in $(seq 100); do
+	n=$(cat "$tmp"/err "$tmp"/err-* | grep -c "using backend" || true)
+	[ "$n" -eq 4 ] && break
+	sleep 0.1
+done
 
 python3 - "$tmp/expect.json" "fa-a-$$" "fa-b-$$" "$root2" "${cgs[@]}" <<'PY'
 import ctypes, json, os, socket, sys, time
@@ -111,22 +134,23 @@ json.dump(exp, open(out, "w"))
 for pid in kids: os.waitpid(pid, 0)
 PY
 sleep 0.5
-kill -INT "$fa"
-wait "$fa"
+kill -INT "$fa" "${fa_text[@]}"
+wait "$fa" "${fa_text[@]}"
 
-python3 - "$tmp/out.json" "$tmp/expect.json" "$root2" <<'PY'
+python3 - "$tmp/out.json" "$tmp/expect.json" "$root2" "$tmp" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-exp = json.load(open(sys.argv[2])); root2 = sys.argv[3]
+exp = json.load(open(sys.argv[2])); root2 = sys.argv[3]; tmp = sys.argv[4]
 last = lines[-1]
 # flowacct's flows, summed over intervals, by (pid, lport, rport, netns)
 flows = {}
 for d in lines:
     for f in d["flows"]:
         k = (f["pid"], f["lport"], f["rport"], f["netns"])
-        g = flows.setdefault(k, {"rx": 0, "tx": 0, "cgroup": f["cgroup"], "container": f["container"], "kind": f["container_kind"]})
+        g = flows.setdefault(k, {"rx": 0, "tx": 0})
         g["rx"] += f["rx_bytes"]; g["tx"] += f["tx_bytes"]
         g["cgroup"], g["container"], g["kind"] = f["cgroup"], f["container"], f["container_kind"]
+        g["service"], g["id"], g["pod"] = f["service"], f["container_id"], f["pod_uid"]
 fails = 0
 def check(ok, msg):
     global fails
@@ -139,23 +163,55 @@ for e in exp["netns"]:
           f"netns {e['netns']}: client 127.0.0.1:47002 -> :47001 tx {e['client_tx']} rx {e['server_tx']} (flowacct {cli})")
     check(srv is not None and (srv["rx"], srv["tx"]) == (e["client_tx"], e["server_tx"]),
           f"netns {e['netns']}: server 127.0.0.1:47001 -> :47002 rx {e['client_tx']} tx {e['server_tx']} (flowacct {srv})")
-want = {  # what each cgroup is named, by the layout it imitates
-    0: ("docker", "0123456789ab"), 1: ("cri", "1123456789ab"), 2: ("podman", "0223456789ab"),
-    3: ("service", "fa-web.service"), 4: ("service", "\\x1b[31mevil.service"),
+ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+want = {  # what each cgroup is named: by the layout it imitates, and the runtime's state
+    0: ("docker", 'we"b\\x0a\\x1b[2J', ID, None, None),
+    1: ("cri", "shop/api-7d9f/server", ID.replace("0", "1"), "5f3c2a1e-8b7d-4c6e-9a0b-1234567890ab", None),
+    2: ("podman", "db-1", ID.replace("1", "2"), None, None),
+    3: (None, None, None, None, "fa-web.service"),
+    4: (None, None, None, None, "\\x1b[31mevil.service"),
 }
 for i, e in enumerate(exp["cgroups"]):
     rel = e["cgroup"][len(root2):]
     mine = [g for (pid, *_), g in flows.items() if pid == e["pid"]]
     first = [g for g in mine if g["cgroup"] == rel.replace("\x1b", "\\x1b")]
     tx = sum(g["tx"] for g in first)
-    kind, name = want[i]
-    check(tx == e["bytes"] and all(g["kind"] == kind and g["container"] == name for g in first),
-          f"cgroup {rel!r}: {kind} {name!r}, {e['bytes']} bytes sent (flowacct: {[(g['kind'], g['container'], g['tx']) for g in first]})")
+    kind, name, cid, pod, unit = want[i]
+    got = [(g["kind"], g["container"], g["id"], g["pod"], g["service"]) for g in first]
+    check(tx == e["bytes"] and first and all(x == want[i] for x in got),
+          f"cgroup {rel!r}: {want[i]}, {e['bytes']} bytes sent (flowacct: {got}, {tx} bytes)")
     if e["moved"]:
         rel2 = e["moved"]["cgroup"][len(root2):]
         moved = [g for g in mine if g["cgroup"] == rel2]
-        check(sum(g["tx"] for g in moved) == e["moved"]["bytes"] and all(g["container"] == "fa-web.service" for g in moved),
-              f"after moving to {rel2}: its new flow is the service's, {e['moved']['bytes']} bytes (flowacct {[(g['container'], g['tx']) for g in moved]})")
+        check(sum(g["tx"] for g in moved) == e["moved"]["bytes"] and all(g["service"] == "fa-web.service" for g in moved),
+              f"after moving to {rel2}: its new flow is the service's, {e['moved']['bytes']} bytes (flowacct {[(g['service'], g['tx']) for g in moved]})")
+# services (the rows of --by service): each container and unit moved exactly what its
+# processes sent and received, summed over intervals
+svc = {}
+for d in lines:
+    for s in d["services"]:
+        t = svc.setdefault(s["name"], [0, 0, s["kind"]]); t[0] += s["tx_bytes"]; t[1] += s["rx_bytes"]
+for i, e in enumerate(exp["cgroups"]):
+    kind, name, cid, pod, unit = want[i]
+    n = name or unit
+    # the child's client and server side both: sent and received alike
+    sent = e["bytes"] + (e["moved"]["bytes"] if e["moved"] and i != 0 else 0)
+    if i == 3:  # the service also has the moved process's second connection
+        sent += exp["cgroups"][0]["moved"]["bytes"]
+    got = svc.get(n)
+    check(got is not None and got[0] == sent and got[1] == sent and got[2] == (kind or "service"),
+          f"services {n!r}: {sent} bytes each way, kind {kind or 'service'} (flowacct {got})")
+# the text tables by service, container and cgroup
+for by, names in (("service", [want[i][1] or want[i][4] for i in range(5)]),
+                  ("container", [want[i][1] for i in range(3)] + ["(host)"]),
+                  ("cgroup", [e["cgroup"][len(root2):].replace("\x1b", "\\x1b") for e in exp["cgroups"][1:]])):
+    raw = open(f"{tmp}/by-{by}.txt", "rb").read()
+    text = raw.decode("ascii")
+    title = [l for l in text.splitlines() if l.startswith(" PROCS")]
+    shown = {l.split("  ")[-1] for l in text.splitlines() if l[:7].strip().isdigit()}
+    missing = [n for n in names if n not in shown]
+    check(title and title[0].split()[-1] == by.upper() and not missing and b"\x1b" not in raw,
+          f"--by {by}: rows for {names} (missing {missing}), no raw ESC")
 # the removed cgroup: its old flow's 10000 + 77 bytes (the 77 sent after the rmdir) are
 # still the docker container's (checked above with the sum); and no row lost its name
 check(all(f["cgroup"] is not None for d in lines for f in d["flows"]),

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "prom_render.h"
 #include "format.h"
 #include "log.h"
 #include "output.h"
@@ -76,6 +77,8 @@ static void test_escape_hostile_bytes(void **state)
 	fa_escape(out, sizeof(out), "abcdef", 3);
 	assert_string_equal(out, "abc");
 }
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static struct fa_flow mkflow(__u32 pid, const char *comm, __u16 lport, __u64 rx, __u64 tx)
 {
@@ -209,6 +212,113 @@ static void test_processes_add_up_flows_and_overflow(void **state)
 	assert_null(out[0].tuple);
 	assert_int_equal(out[0].nflows, 2);
 	free(out);
+	free(snap.procs);
+}
+
+/* A cgroup the snapshot names, classified from its path as the collector would. */
+static struct fa_cgroup_info mkcg(__u64 id, const char *path, const char *container)
+{
+	struct fa_cgroup_info cg = { .id = id, .known = true };
+
+	snprintf(cg.path, sizeof(cg.path), "%s", path);
+	fa_cg_classify(path, &cg.name);
+	snprintf(cg.container, sizeof(cg.container), "%s", container);
+	return cg;
+}
+
+/* The group row named `name` (NULL if none). */
+static const struct fa_view_row *group_row(const struct fa_view_row *rows, size_t n,
+					   const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].label, name))
+			return &rows[i];
+	return NULL;
+}
+
+/*
+ * By service, container and cgroup: every flow and overflow row lands in exactly one
+ * group by its own cgroup (a process that moved has rows in two), sums are exact,
+ * processes are counted once, and a cgroup the snapshot cannot name is "(unknown)".
+ */
+static void test_view_groups_by_cgroup_names(void **state)
+{
+	struct fa_cgroup_info cgs[] = {
+		mkcg(10, "/system.slice/docker-" ID64 ".scope", "web"),
+		mkcg(11, "/system.slice/sshd.service", ""),
+		mkcg(12, "/system.slice/docker-" ID64 ".scope/init.scope", "web"),
+		mkcg(13, "/", ""),
+	};
+	struct fa_flow flows[] = {
+		mkflow(7, "nginx", 1, 100, 200), mkflow(7, "nginx", 2, 1, 2),
+		mkflow(8, "sshd", 3, 10, 20),	 mkflow(9, "init", 4, 1000, 2000),
+		mkflow(8, "sshd", 5, 3, 4),	 mkflow(6, "bash", 6, 5, 5),
+		mkflow(5, "gone", 7, 7, 7),
+	};
+	struct fa_overflow ov[] = { { .proc = { .pid = 7, .cgroup_id = 10 },
+				      .delta = { .rx_bytes = 5 },
+				      .total = { .rx_bytes = 55 } } };
+	static const __u64 ids[] = { 10, 10, 11, 12, 10, 13, 99 };
+	struct fa_snapshot snap;
+	struct fa_view_row *rows;
+	const struct fa_view_row *r;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(flows); i++)
+		flows[i].proc.cgroup_id = ids[i];
+	snap = mksnap(flows, ARRAY_SIZE(flows), ov, 1);
+	snap.cgroups = cgs;
+	snap.ncgroups = ARRAY_SIZE(cgs);
+
+	/* service: the container (both its cgroups), the unit, the rest by path */
+	assert_int_equal(fa_view_build(&snap, &(struct fa_view_opts){ .group = FA_GROUP_SERVICE },
+				       &rows, &n),
+			 0);
+	assert_int_equal(n, 4);
+	r = group_row(rows, n, "web");
+	assert_non_null(r);
+	/* pid 7's two flows and overflow row, pid 9's flow, and pid 8's flow that moved */
+	assert_int_equal(r->delta->rx_bytes, 100 + 1 + 5 + 1000 + 3);
+	assert_int_equal(r->total->rx_bytes, 1000 + 10 + 55 + 10000 + 30);
+	assert_int_equal(r->nprocs, 3);
+	assert_int_equal(r->nflows, 4);
+	r = group_row(rows, n, "sshd.service");
+	assert_true(r && r->delta->tx_bytes == 20 && r->nprocs == 1 && r->nflows == 1);
+	r = group_row(rows, n, "/");
+	assert_true(r && r->delta->rx_bytes == 5);
+	r = group_row(rows, n, "(unknown)");
+	assert_true(r && r->delta->rx_bytes == 7 && r->cgroup == NULL);
+	assert_string_equal(rows[0].label, "web"); /* the biggest talker first */
+	free(rows);
+
+	/* container: the container, and everything else is the host's */
+	assert_int_equal(fa_view_build(&snap, &(struct fa_view_opts){ .group = FA_GROUP_CONTAINER },
+				       &rows, &n),
+			 0);
+	assert_int_equal(n, 3);
+	r = group_row(rows, n, "(host)");
+	assert_true(r && r->delta->rx_bytes == 10 + 5 && r->nprocs == 2);
+	free(rows);
+
+	/* cgroup: one row per path; a filter on the name picks the group whole */
+	assert_int_equal(fa_view_build(&snap,
+				       &(struct fa_view_opts){ .group = FA_GROUP_CGROUP,
+							       .filter = "INIT.scope" },
+				       &rows, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(rows[0].cgroup, &cgs[2]);
+	assert_int_equal(rows[0].delta->tx_bytes, 2000);
+	free(rows);
+	/* a filter on a member's name picks its group, with all of its traffic */
+	assert_int_equal(
+		fa_view_build(&snap,
+			      &(struct fa_view_opts){ .group = FA_GROUP_SERVICE, .filter = "sshd" },
+			      &rows, &n),
+		0);
+	assert_int_equal(n, 2); /* sshd.service, and web, where one sshd flow is */
+	free(rows);
 	free(snap.procs);
 }
 
@@ -356,6 +466,17 @@ static void test_cli_options(void **state)
 		    cfg.ring.tpacket_version == 2);
 	assert_int_equal(parse(&cfg, &err, "--packets", NULL), FA_CLI_RUN);
 	assert_true(cfg.packets && cfg.ring.ifname == NULL && cfg.ring.tpacket_version == 3);
+	for (int g = 0; g < FA_GROUP_MAX; g++) {
+		assert_int_equal(parse(&cfg, &err, "--by", fa_group_names[g], NULL), FA_CLI_RUN);
+		assert_int_equal(cfg.view.group, g);
+	}
+	assert_int_equal(parse(&cfg, &err, "--host-root", "/host", "--prometheus", "9100",
+			       "--prometheus-max-names", "3", NULL),
+			 FA_CLI_RUN);
+	assert_true(!strcmp(cfg.host_root, "/host") && cfg.prom_max_names == 3 && !cfg.prom_pids);
+	assert_int_equal(parse(&cfg, &err, "--prometheus", "9100", "--prometheus-pids", NULL),
+			 FA_CLI_RUN);
+	assert_true(cfg.prom_pids && cfg.prom_max_names == FA_PROM_MAX_NAMES_DEFAULT);
 }
 
 static void test_cli_rejects_bad_input(void **state)
@@ -375,6 +496,19 @@ static void test_cli_rejects_bad_input(void **state)
 	assert_string_equal(err.msg, "--prometheus-flows needs --prometheus");
 	assert_int_equal(parse(&cfg, &err, "-s", NULL), FA_CLI_ERROR);
 	assert_string_equal(err.msg, "option '-s' needs an argument");
+	assert_int_equal(parse(&cfg, &err, "--by", "pod", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg,
+			    "--by takes flow, process, service, container or cgroup, not 'pod'");
+	assert_int_equal(parse(&cfg, &err, "--host-root", "host", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "--prometheus-pids", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "--prometheus-pids needs --prometheus");
+	assert_int_equal(
+		parse(&cfg, &err, "--prometheus", "9100", "--prometheus-max-names", "0", NULL),
+		FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "--prometheus-max-names", "5", NULL), FA_CLI_ERROR);
+	assert_int_equal(parse(&cfg, &err, "--prometheus", "9100", "--prometheus-pids",
+			       "--prometheus-max-names", "5", NULL),
+			 FA_CLI_ERROR);
 }
 
 static void test_json_render_fields_and_escaping(void **state)
@@ -560,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_view_top_rows_match_full_sort),
 		cmocka_unit_test(test_processes_add_up_flows_and_overflow),
 		cmocka_unit_test(test_view_filter_and_active),
+		cmocka_unit_test(test_view_groups_by_cgroup_names),
 		cmocka_unit_test(test_unmatched_packets_are_no_process),
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_rejects_bad_input),

@@ -58,6 +58,24 @@ static struct fa_flow flows_buf[MAX_ROWS];
 static struct fa_overflow overflow_buf[MAX_ROWS];
 static struct fa_unmatched unmatched_buf[MAX_ROWS];
 static struct fa_proc *procs_buf; /* the last snapshot's, freed by the next */
+static struct fa_cgroup_info cgroups_buf[MAX_ROWS]; /* by id, as the snapshot's */
+static size_t ncgroups;
+
+/* A known cgroup, ids increasing: a container named name, or the systemd unit name. */
+static void cgroup_add(__u64 id, enum fa_cg_kind kind, const char *name)
+{
+	struct fa_cgroup_info *cg = &cgroups_buf[ncgroups++];
+
+	assert_true(ncgroups <= MAX_ROWS && (ncgroups == 1 || cg[-1].id < id));
+	memset(cg, 0, sizeof(*cg));
+	cg->id = id;
+	cg->known = true;
+	cg->name.kind = kind;
+	if (kind == FA_CG_SERVICE)
+		strncpy(cg->name.unit, name, sizeof(cg->name.unit) - 1);
+	else
+		strncpy(cg->container, name, sizeof(cg->container) - 1);
+}
 
 static struct fa_snapshot snapshot_of(const struct row *rows, size_t n)
 {
@@ -68,6 +86,8 @@ static struct fa_snapshot snapshot_of(const struct row *rows, size_t n)
 	s.flows = flows_buf;
 	s.overflow = overflow_buf;
 	s.unmatched = unmatched_buf;
+	s.cgroups = cgroups_buf;
+	s.ncgroups = ncgroups;
 	for (size_t i = 0; i < n; i++) {
 		const struct fa_flow *f = &rows[i].f;
 
@@ -77,14 +97,14 @@ static struct fa_snapshot snapshot_of(const struct row *rows, size_t n)
 			flows_buf[s.nflows++] = *f;
 			break;
 		case ROW_OVERFLOW:
-			overflow_buf[s.noverflow++] = (struct fa_overflow){
-				.proc = f->proc, .delta = f->delta, .total = f->total
-			};
+			overflow_buf[s.noverflow++] = (struct fa_overflow){ .proc = f->proc,
+									    .delta = f->delta,
+									    .total = f->total };
 			break;
 		case ROW_UNMATCHED:
-			unmatched_buf[s.nunmatched++] = (struct fa_unmatched){
-				.tuple = f->tuple, .delta = f->delta, .total = f->total
-			};
+			unmatched_buf[s.nunmatched++] = (struct fa_unmatched){ .tuple = f->tuple,
+									       .delta = f->delta,
+									       .total = f->total };
 			break;
 		}
 	}
@@ -94,14 +114,32 @@ static struct fa_snapshot snapshot_of(const struct row *rows, size_t n)
 	return s;
 }
 
-static char *render(struct fa_prom_state *st, const struct fa_snapshot *snap, bool flows)
+static char *render_opts(struct fa_prom_state *st, const struct fa_snapshot *snap,
+			 const struct fa_prom_opts *opts)
 {
 	size_t len = 0;
-	char *page = fa_prom_render(st, snap, flows, &len);
+	char *page = fa_prom_render(st, snap, opts, &len);
 
 	assert_non_null(page);
 	assert_int_equal(len, strlen(page));
 	return page;
+}
+
+/* The page with per-process series (--prometheus-pids), as the older tests expect. */
+static char *render(struct fa_prom_state *st, const struct fa_snapshot *snap, bool flows)
+{
+	const struct fa_prom_opts opts = { .flows = flows, .pids = true, .max_names = 256 };
+
+	return render_opts(st, snap, &opts);
+}
+
+/* The default page: process series by name, container and unit. */
+static char *render_default(struct fa_prom_state *st, const struct fa_snapshot *snap,
+			    unsigned max_names)
+{
+	const struct fa_prom_opts opts = { .max_names = max_names };
+
+	return render_opts(st, snap, &opts);
 }
 
 /* The value of the sample whose line starts with `prefix` (name and labels); -1: none. */
@@ -270,19 +308,20 @@ static void test_process_series_add_up_flows_by_protocol(void **state)
 
 	(void)state;
 	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"),
+				      "comm=\"curl\",container=\"\",service=\"\",proto=\"tcp\"}"),
 			 150);
 	assert_int_equal(sample(page, "flowacct_process_tx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"),
+				      "comm=\"curl\",container=\"\",service=\"\",proto=\"tcp\"}"),
 			 300);
 	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"udp\"}"),
+				      "comm=\"curl\",container=\"\",service=\"\",proto=\"udp\"}"),
 			 7);
-	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"unknown\"}"),
+	assert_int_equal(sample(page,
+				"flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
+				"comm=\"curl\",container=\"\",service=\"\",proto=\"unknown\"}"),
 			 9);
 	assert_int_equal(sample(page, "flowacct_process_rx_calls_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"),
+				      "comm=\"curl\",container=\"\",service=\"\",proto=\"tcp\"}"),
 			 2);
 	assert_int_equal(sample(page, "flowacct_rx_bytes_total"), 166);
 	free(page);
@@ -292,7 +331,7 @@ static void test_process_series_add_up_flows_by_protocol(void **state)
 static void test_counters_stay_monotonic_when_flows_leave(void **state)
 {
 	const char *tcp = "flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\",comm=\"curl\","
-			  "proto=\"tcp\"}";
+			  "container=\"\",service=\"\",proto=\"tcp\"}";
 	struct row rows[] = {
 		flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100),
 		flow_row(42, "curl", FA_PROTO_TCP, 5001, 50, 50),
@@ -339,11 +378,13 @@ static void test_flow_series_only_when_asked(void **state)
 	assert_null(strstr(page, "flowacct_flow_rx_bytes_total"));
 	free(page);
 	page = render(st, &snap, true);
-	assert_int_equal(sample(page, "flowacct_flow_rx_bytes_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\",family=\"ipv4\","
-				      "laddr=\"127.0.0.1\",lport=\"5000\",raddr=\"10.0.0.9\","
-				      "rport=\"443\"}"),
-			 100);
+	assert_int_equal(
+		sample(page,
+		       "flowacct_flow_rx_bytes_total{pid=\"42\",uid=\"1000\","
+		       "comm=\"curl\",container=\"\",service=\"\",proto=\"tcp\",family=\"ipv4\","
+		       "laddr=\"127.0.0.1\",lport=\"5000\",raddr=\"10.0.0.9\","
+		       "rport=\"443\"}"),
+		100);
 	free(page);
 	fa_prom_state_free(st);
 }
@@ -370,7 +411,7 @@ static void test_packet_series_only_with_packets(void **state)
 	page = render(st, &snap, false);
 	assert_int_equal(sample(page, "flowacct_unmatched_rx_packets_total{proto=\"udp\"}"), 7);
 	assert_int_equal(sample(page, "flowacct_process_tx_packets_total{pid=\"42\",uid=\"1000\","
-				      "comm=\"curl\",proto=\"tcp\"}"),
+				      "comm=\"curl\",container=\"\",service=\"\",proto=\"tcp\"}"),
 			 5);
 	/* unmatched packets are not a process */
 	assert_null(strstr(page, "pid=\"0\""));
@@ -505,7 +546,8 @@ static void test_listen_address_errors_say_why(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		struct fa_err err = {};
 		struct fa_output *o = NULL;
-		int rc = fa_prom_open(bad[i].listen, false, &o, &err);
+		const struct fa_prom_opts opts = { .max_names = 256 };
+		int rc = fa_prom_open(bad[i].listen, &opts, &o, &err);
 
 		if (o)
 			o->close(o);
@@ -521,6 +563,303 @@ static void test_listen_address_errors_say_why(void **state)
 	}
 }
 
+/* A flow of pid in cgroup cg: rx_total bytes received, twice that sent. */
+static struct row cg_row(__u32 pid, const char *comm, __u64 cg, __u16 lport, __u64 rx_total,
+			 __u64 rx_delta)
+{
+	struct row r = flow_row(pid, comm, FA_PROTO_TCP, lport, rx_total, rx_delta);
+
+	r.f.proc.cgroup_id = cg;
+	return r;
+}
+
+/* How many samples' lines start with prefix. */
+static int count_lines(const char *page, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *l = page; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		n += !strncmp(l, prefix, strlen(prefix));
+	return n;
+}
+
+#define NGINX_WEB "comm=\"nginx\",container=\"web\",service=\"\""
+
+static void test_same_name_in_one_container_is_one_series_of_the_sum(void **state)
+{
+	struct row rows[] = {
+		cg_row(42, "nginx", 100, 5000, 100, 100),
+		cg_row(43, "nginx", 100, 5001, 250, 250),
+		cg_row(43, "nginx", 100, 5002, 1, 1),
+		/* pid 43 moved to a service's cgroup: those bytes are the service's */
+		cg_row(43, "nginx", 101, 5003, 40, 40),
+		{ .kind = ROW_OVERFLOW,
+		  .f.proc = { .pid = 44, .comm = "nginx", .cgroup_id = 100 },
+		  .f.total.rx_bytes = 9,
+		  .f.delta.rx_bytes = 9 },
+	};
+	struct fa_prom_state *st = fa_prom_state_new();
+	struct fa_snapshot snap;
+	char *page;
+
+	(void)state;
+	ncgroups = 0;
+	cgroup_add(100, FA_CG_DOCKER, "web");
+	cgroup_add(101, FA_CG_SERVICE, "nginx.service");
+	snap = snapshot_of(rows, ARRAY_SIZE(rows));
+	page = render_default(st, &snap, 256);
+	assert_exposition(page);
+	assert_int_equal(
+		sample(page, "flowacct_process_rx_bytes_total{" NGINX_WEB ",proto=\"tcp\"}"), 351);
+	assert_int_equal(
+		sample(page, "flowacct_process_tx_bytes_total{" NGINX_WEB ",proto=\"tcp\"}"), 702);
+	assert_int_equal(
+		sample(page, "flowacct_process_rx_bytes_total{" NGINX_WEB ",proto=\"unknown\"}"),
+		9);
+	assert_int_equal(sample(page,
+				"flowacct_process_rx_bytes_total{comm=\"nginx\",container=\"\","
+				"service=\"nginx.service\",proto=\"tcp\"}"),
+			 40);
+	/* three processes, two cgroups, two parts: three series, none per pid */
+	assert_int_equal(count_lines(page, "flowacct_process_rx_bytes_total{"), 3);
+	assert_null(strstr(page, "pid=\""));
+	free(page);
+	fa_prom_state_free(st);
+	ncgroups = 0;
+}
+
+static void test_name_series_outlive_their_processes_and_stay_monotonic(void **state)
+{
+	const char *rx = "flowacct_process_rx_bytes_total{comm=\"curl\",container=\"web\","
+			 "service=\"\",proto=\"tcp\"}";
+	struct row rows[2] = {
+		cg_row(42, "curl", 100, 5000, 100, 100),
+		cg_row(43, "curl", 100, 5001, 50, 50),
+	};
+	struct fa_prom_state *st = fa_prom_state_new();
+	struct fa_snapshot snap;
+	char *page;
+
+	(void)state;
+	ncgroups = 0;
+	cgroup_add(100, FA_CG_DOCKER, "web");
+	snap = snapshot_of(rows, 2);
+	page = render_default(st, &snap, 256);
+	assert_int_equal(sample(page, rx), 150);
+	free(page);
+
+	/* pid 43 left (its 50 bytes with it), pid 42 moved 10 more: 160, not 110 */
+	rows[0] = cg_row(42, "curl", 100, 5000, 110, 10);
+	snap = snapshot_of(rows, 1);
+	page = render_default(st, &snap, 256);
+	assert_int_equal(sample(page, rx), 160);
+	free(page);
+
+	/* every curl left: the series stays, at its value */
+	for (int i = 0; i < 2; i++) {
+		snap = snapshot_of(rows, 0);
+		page = render_default(st, &snap, 256);
+		assert_int_equal(sample(page, rx), 160);
+		assert_exposition(page);
+		free(page);
+	}
+
+	/* a new curl in the same container adds to it */
+	rows[0] = cg_row(50, "curl", 100, 6000, 30, 30);
+	snap = snapshot_of(rows, 1);
+	page = render_default(st, &snap, 256);
+	assert_int_equal(sample(page, rx), 190);
+	free(page);
+	rows[0] = cg_row(50, "curl", 100, 6000, 35, 5);
+	snap = snapshot_of(rows, 1);
+	page = render_default(st, &snap, 256);
+	assert_int_equal(sample(page, rx), 195);
+	free(page);
+	fa_prom_state_free(st);
+	ncgroups = 0;
+}
+
+#define FOLDED(label) "flowacct_prometheus_folded_label_values{label=\"" label "\"}"
+#define APP_IN(ctr)                                                                                \
+	"flowacct_process_rx_bytes_total{comm=\"app\",container=\"" ctr "\",service=\"\","         \
+	"proto=\"tcp\"}"
+
+static void test_names_beyond_the_cap_fold_into_other(void **state)
+{
+	struct row rows[4] = {
+		cg_row(1, "app", 100, 5000, 10, 10),
+		cg_row(2, "app", 101, 5001, 20, 20),
+	};
+	struct fa_prom_state *st = fa_prom_state_new();
+	struct fa_snapshot snap;
+	char *page;
+
+	(void)state;
+	ncgroups = 0;
+	cgroup_add(100, FA_CG_DOCKER, "a");
+	cgroup_add(101, FA_CG_DOCKER, "b");
+	cgroup_add(102, FA_CG_DOCKER, "c");
+	cgroup_add(103, FA_CG_DOCKER, "d");
+	snap = snapshot_of(rows, 2);
+	page = render_default(st, &snap, 2);
+	assert_int_equal(sample(page, APP_IN("a")), 10);
+	assert_int_equal(sample(page, APP_IN("b")), 20);
+	assert_int_equal(sample(page, FOLDED("container")), 0);
+	assert_int_equal(sample(page, FOLDED("comm")), 0);
+	assert_int_equal(sample(page, FOLDED("service")), 0);
+	free(page);
+
+	/* a third container: its bytes counted under "(other)", the first two stay */
+	rows[0] = cg_row(1, "app", 100, 5000, 10, 0);
+	rows[1] = cg_row(2, "app", 101, 5001, 20, 0);
+	rows[2] = cg_row(3, "app", 102, 5002, 40, 40);
+	snap = snapshot_of(rows, 3);
+	page = render_default(st, &snap, 2);
+	assert_exposition(page);
+	assert_int_equal(sample(page, APP_IN("a")), 10);
+	assert_int_equal(sample(page, APP_IN("b")), 20);
+	assert_int_equal(sample(page, APP_IN("(other)")), 40);
+	assert_int_equal(sample(page, APP_IN("c")), -1);
+	assert_int_equal(sample(page, FOLDED("container")), 1);
+	assert_int_equal(sample(page, FOLDED("comm")), 0);
+	free(page);
+
+	/* a fourth adds to "(other)" and to the count; c seen again is not counted twice */
+	rows[2] = cg_row(3, "app", 102, 5002, 45, 5);
+	rows[3] = cg_row(4, "app", 103, 5003, 100, 100);
+	snap = snapshot_of(rows, 4);
+	page = render_default(st, &snap, 2);
+	assert_int_equal(sample(page, APP_IN("(other)")), 145);
+	assert_int_equal(sample(page, FOLDED("container")), 2);
+	free(page);
+	fa_prom_state_free(st);
+
+	/* new names of one snapshot are admitted in sorted order, whatever the row order */
+	st = fa_prom_state_new();
+	rows[0] = cg_row(1, "zeta", 103, 5000, 1, 1);
+	rows[1] = cg_row(2, "beta", 103, 5001, 2, 2);
+	rows[2] = cg_row(3, "alpha", 103, 5002, 4, 4);
+	snap = snapshot_of(rows, 3);
+	page = render_default(st, &snap, 2);
+	assert_int_equal(sample(page,
+				"flowacct_process_rx_bytes_total{comm=\"alpha\",container=\"d\","
+				"service=\"\",proto=\"tcp\"}"),
+			 4);
+	assert_int_equal(sample(page,
+				"flowacct_process_rx_bytes_total{comm=\"beta\",container=\"d\","
+				"service=\"\",proto=\"tcp\"}"),
+			 2);
+	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{comm=\"(other)\",container="
+				      "\"d\",service=\"\",proto=\"tcp\"}"),
+			 1);
+	assert_int_equal(sample(page, FOLDED("comm")), 1);
+	free(page);
+	fa_prom_state_free(st);
+	ncgroups = 0;
+}
+
+/* The value of label `name` in the first line that starts with prefix, unescaped. */
+static char *label_of(const char *page, const char *prefix, const char *name)
+{
+	char key[64];
+	const char *l = strstr(page, prefix), *v, *e;
+
+	assert_non_null(l);
+	snprintf(key, sizeof(key), ",%s=\"", name);
+	v = strstr(l, key);
+	assert_non_null(v);
+	v += strlen(key);
+	for (e = v; *e != '"'; e += *e == '\\' ? 2 : 1)
+		assert_true(*e && *e != '\n');
+	return unescape_label(v, e - v);
+}
+
+static void test_hostile_container_and_unit_names_are_escaped(void **state)
+{
+	static const char hostile[] = "q\"b\\s\n\x1b[1m\xffz";
+	char longest[FA_RT_NAME_LEN], want[FA_RT_NAME_LEN * 4 + 1], *page, *got;
+	struct row rows[] = {
+		cg_row(42, "a", 100, 5000, 1, 1),
+		cg_row(43, "b", 101, 5001, 2, 2),
+		cg_row(44, "c", 102, 5002, 3, 3),
+	};
+	const struct fa_prom_opts modes[] = {
+		{ .max_names = 256 },
+		{ .flows = true, .max_names = 256 },
+		{ .flows = true, .pids = true, .max_names = 256 },
+	};
+
+	(void)state;
+	/* the longest name, every byte escaped to four: never cut */
+	memset(longest, 0xff, sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	ncgroups = 0;
+	cgroup_add(100, FA_CG_DOCKER, hostile);
+	cgroup_add(101, FA_CG_SERVICE, hostile);
+	cgroup_add(102, FA_CG_CRI, longest);
+	for (size_t m = 0; m < ARRAY_SIZE(modes); m++) {
+		struct fa_prom_state *st = fa_prom_state_new();
+		struct fa_snapshot snap = snapshot_of(rows, ARRAY_SIZE(rows));
+
+		page = render_opts(st, &snap, &modes[m]);
+		assert_exposition(page);
+		for (const unsigned char *c = (const unsigned char *)page; *c; c++)
+			assert_true(*c == '\n' || (*c >= 0x20 && *c < 0x7f));
+		fa_escape(want, sizeof(want), hostile, strlen(hostile));
+		assert_string_equal(want, "q\"b\\\\s\\x0a\\x1b[1m\\xffz");
+		got = label_of(page, "flowacct_process_rx_bytes_total{", "container");
+		assert_string_equal(got, want);
+		free(got);
+		got = label_of(page,
+			       modes[m].pids ? "flowacct_process_rx_bytes_total{pid=\"43\""
+					     : "flowacct_process_rx_bytes_total{comm=\"b\"",
+			       "service");
+		assert_string_equal(got, want);
+		free(got);
+		fa_escape(want, sizeof(want), longest, strlen(longest));
+		assert_int_equal(strlen(want), 4 * (FA_RT_NAME_LEN - 1));
+		got = label_of(page,
+			       modes[m].flows ? "flowacct_flow_rx_bytes_total{pid=\"44\""
+					      : "flowacct_process_rx_bytes_total{comm=\"c\"",
+			       "container");
+		assert_string_equal(got, want);
+		free(got);
+		free(page);
+		fa_prom_state_free(st);
+	}
+	ncgroups = 0;
+}
+
+static void test_pid_labels_only_with_prometheus_pids(void **state)
+{
+	struct row rows[] = { cg_row(42, "curl", 100, 5000, 100, 100) };
+	struct fa_prom_state *st = fa_prom_state_new(), *st_pids = fa_prom_state_new();
+	struct fa_snapshot snap;
+	char *page;
+
+	(void)state;
+	ncgroups = 0;
+	cgroup_add(100, FA_CG_PODMAN, "web");
+	snap = snapshot_of(rows, 1);
+	page = render_default(st, &snap, 256);
+	assert_null(strstr(page, "pid=\""));
+	assert_null(strstr(page, "uid=\""));
+	assert_int_equal(sample(page, "flowacct_process_rx_bytes_total{comm=\"curl\",container="
+				      "\"web\",service=\"\",proto=\"tcp\"}"),
+			 100);
+	free(page);
+	page = render(st_pids, &snap, false);
+	assert_int_equal(sample(page,
+				"flowacct_process_rx_bytes_total{pid=\"42\",uid=\"1000\","
+				"comm=\"curl\",container=\"web\",service=\"\",proto=\"tcp\"}"),
+			 100);
+	assert_null(strstr(page, "flowacct_process_rx_bytes_total{comm="));
+	free(page);
+	fa_prom_state_free(st);
+	fa_prom_state_free(st_pids);
+	ncgroups = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +873,11 @@ int main(void)
 		cmocka_unit_test(test_escape_label_never_splits_an_escape),
 		cmocka_unit_test(test_hostile_comm_round_trips_through_json),
 		cmocka_unit_test(test_listen_address_errors_say_why),
+		cmocka_unit_test(test_same_name_in_one_container_is_one_series_of_the_sum),
+		cmocka_unit_test(test_name_series_outlive_their_processes_and_stay_monotonic),
+		cmocka_unit_test(test_names_beyond_the_cap_fold_into_other),
+		cmocka_unit_test(test_hostile_container_and_unit_names_are_escaped),
+		cmocka_unit_test(test_pid_labels_only_with_prometheus_pids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

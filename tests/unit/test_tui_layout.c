@@ -10,7 +10,6 @@
 #include "tui_layout.h"
 #include "util.h"
 
-
 static const struct fa_tui_table flow_tab = { .group = FA_GROUP_FLOW };
 
 /* A flow and the table row that shows it. */
@@ -39,8 +38,8 @@ static void make_row(struct trow *r)
 }
 
 /* One cell's text; the buffer is reused by the next call. */
-static const char *cell(enum fa_tui_col col, const struct fa_view_row *r, const struct fa_tui_table *tab,
-			double iv, const char *user)
+static const char *cell(enum fa_tui_col col, const struct fa_view_row *r,
+			const struct fa_tui_table *tab, double iv, const char *user)
 {
 	static char buf[FA_TUI_CELL_LEN];
 
@@ -59,7 +58,7 @@ static bool printable_ascii(const char *s)
 static void layout_names(int width, const struct fa_tui_table *tab, const int *want, char *out,
 			 size_t len)
 {
-	static const struct fa_view_opts unsorted = { .sort = FA_SORT_MAX };
+	const struct fa_view_opts unsorted = { .group = tab->group, .sort = FA_SORT_MAX };
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
 	int n = fa_tui_layout(width, tab, want, cols);
 	char title[32];
@@ -77,7 +76,8 @@ static void layout_wide_terminal_shows_every_flow_column(void **state)
 
 	(void)state;
 	layout_names(160, &flow_tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total");
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX "
+				   "total,TX total");
 }
 
 static void layout_narrow_terminal_drops_least_important_first(void **state)
@@ -86,8 +86,11 @@ static void layout_narrow_terminal_drops_least_important_first(void **state)
 		int width;
 		const char *names;
 	} cases[] = {
-		{ 124, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
-		{ 123, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 139, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX "
+		       "total" },
+		{ 138, "PID,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 130, "PID,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
+		{ 129, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
 		{ 114, "PID,COMM,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
 		{ 108, "PID,COMM,REMOTE,RX/s,TX/s,RX total,TX total" },
 		{ 80, "PID,COMM,RX/s,TX/s,RX total,TX total" },
@@ -116,9 +119,9 @@ static void layout_never_extends_past_the_width(void **state)
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
 
 	(void)state;
-	for (int g = 0; g < 2; g++) {
+	for (int g = 0; g < FA_GROUP_MAX; g++) {
 		for (int flags = 0; flags < 4; flags++) {
-			struct fa_tui_table tab = { .group = g ? FA_GROUP_PROCESS : FA_GROUP_FLOW,
+			struct fa_tui_table tab = { .group = g,
 						    .packets = flags & 1,
 						    .exact = flags & 2 };
 
@@ -144,10 +147,11 @@ static void layout_packet_columns_go_first(void **state)
 
 	(void)state;
 	layout_names(200, &tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,"
-				   "TX total,RXpkt/s,TXpkt/s");
-	layout_names(130, &tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total");
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX "
+				   "total,TX total,RXpkt/s,TXpkt/s");
+	layout_names(145, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX "
+				   "total,TX total");
 }
 
 static void layout_process_view_shows_flows_not_addresses(void **state)
@@ -157,7 +161,57 @@ static void layout_process_view_shows_flows_not_addresses(void **state)
 
 	(void)state;
 	layout_names(160, &tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,FLOWS,RX/s,TX/s,RX total,TX total");
+	assert_string_equal(names,
+			    "PID,USER,COMM,CONTAINER/UNIT,FLOWS,RX/s,TX/s,RX total,TX total");
+}
+
+/* By service, container or cgroup: the group's name, titled by the grouping, stays when
+ * everything else but the rates has gone. */
+static void layout_group_views_show_the_name_and_counts(void **state)
+{
+	static const struct {
+		enum fa_group g;
+		int width;
+		const char *names;
+	} cases[] = {
+		{ FA_GROUP_SERVICE, 100, "SERVICE,PROCS,FLOWS,RX/s,TX/s,RX total,TX total" },
+		{ FA_GROUP_CONTAINER, 100, "CONTAINER,PROCS,FLOWS,RX/s,TX/s,RX total,TX total" },
+		{ FA_GROUP_CGROUP, 100, "CGROUP,PROCS,FLOWS,RX/s,TX/s,RX total,TX total" },
+		{ FA_GROUP_CGROUP, 60, "CGROUP,RX/s,TX/s,RX total,TX total" },
+		{ FA_GROUP_CGROUP, 20, "CGROUP,RX/s" },
+	};
+	char names[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fa_tui_table tab = { .group = cases[i].g };
+
+		layout_names(cases[i].width, &tab, NULL, names, sizeof(names));
+		assert_string_equal(names, cases[i].names);
+	}
+}
+
+/* The CONTAINER/UNIT cell: the container, else the unit, escaped; a group's own name. */
+static void cell_workload_is_escaped(void **state)
+{
+	struct fa_cgroup_info cg = { .known = true };
+	struct trow r;
+	struct fa_counts c = {};
+	struct fa_view_row group = { .label = "web\x1b[2J", .nprocs = 3, .delta = &c, .total = &c };
+
+	(void)state;
+	make_row(&r);
+	assert_string_equal(cell(FA_TUI_COL_WORKLOAD, &r.v, &flow_tab, 1, NULL), "-");
+	r.v.cgroup = &cg;
+	cg.name.kind = FA_CG_SERVICE;
+	strcpy(cg.name.unit, "sshd.service");
+	assert_string_equal(cell(FA_TUI_COL_WORKLOAD, &r.v, &flow_tab, 1, NULL), "sshd.service");
+	cg.name.kind = FA_CG_DOCKER;
+	strcpy(cg.container, "evil\n\x7fname");
+	assert_true(printable_ascii(cell(FA_TUI_COL_WORKLOAD, &r.v, &flow_tab, 1, NULL)));
+	assert_non_null(strstr(cell(FA_TUI_COL_WORKLOAD, &r.v, &flow_tab, 1, NULL), "evil"));
+	assert_true(printable_ascii(cell(FA_TUI_COL_WORKLOAD, &group, &flow_tab, 1, NULL)));
+	assert_string_equal(cell(FA_TUI_COL_PROCS, &group, &flow_tab, 1, NULL), "3");
 }
 
 static void layout_spare_width_fits_long_names_and_addresses(void **state)
@@ -179,8 +233,8 @@ static void layout_spare_width_fits_long_names_and_addresses(void **state)
 		if (cols[i].col == FA_TUI_COL_LOCAL)
 			assert_int_equal(cols[i].width, 21);
 	}
-	/* only 5 columns to spare at 129: COMM gets them, REMOTE keeps its minimum */
-	n = fa_tui_layout(129, &flow_tab, want, cols);
+	/* only 5 columns to spare at 144: COMM gets them, REMOTE keeps its minimum */
+	n = fa_tui_layout(144, &flow_tab, want, cols);
 	for (int i = 0; i < n; i++) {
 		if (cols[i].col == FA_TUI_COL_COMM)
 			assert_int_equal(cols[i].width, 20);
@@ -335,6 +389,8 @@ int main(void)
 		cmocka_unit_test(layout_never_extends_past_the_width),
 		cmocka_unit_test(layout_packet_columns_go_first),
 		cmocka_unit_test(layout_process_view_shows_flows_not_addresses),
+		cmocka_unit_test(layout_group_views_show_the_name_and_counts),
+		cmocka_unit_test(cell_workload_is_escaped),
 		cmocka_unit_test(layout_spare_width_fits_long_names_and_addresses),
 		cmocka_unit_test(cell_rates_and_totals_use_binary_units),
 		cmocka_unit_test(cell_identity_columns),
