@@ -9,7 +9,8 @@
 # while its rows show keeps its name; a hostile cgroup name is escaped. Container names
 # come from runtimes' state on disk, here a host root built by the test (--host-root):
 # Docker's config.v2.json, containers/storage's containers.json, the kubelet's logs; a
-# hostile container name is escaped in the JSON and the text tables. The text tables by
+# hostile container name is escaped in the JSON, the text tables and the Prometheus page,
+# where each container and service is one series of its exact bytes. The text tables by
 # service, container and cgroup list each with its processes and flows.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
@@ -47,7 +48,11 @@ ip -n fa-b-$$ link set lo up
 "$flowacct" -j --host-root "$host" 0.3 >"$tmp/out.json" 2>"$tmp/err" &
 fa=$!
 pids+=("$fa")
+prom_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 fa_text=()
+"$flowacct" -b -r 1 --prometheus "$prom_port" --host-root "$host" 0.3 >/dev/null 2>"$tmp/err-prom" &
+fa_text+=($!)
+pids+=($!)
 for by in service container cgroup; do
 	"$flowacct" -b --by $by --host-root "$host" 0.3 >"$tmp/by-$by.txt" 2>"$tmp/err-$by" &
 	fa_text+=($!)
@@ -55,7 +60,7 @@ for by in service container cgroup; do
 done
 for i in $(seq 100); do
 	n=$(cat "$tmp"/err "$tmp"/err-* | grep -c "using backend" || true)
-	[ "$n" -eq 4 ] && break
+	[ "$n" -eq 5 ] && break
 	sleep 0.1
 done
 
@@ -134,6 +139,7 @@ json.dump(exp, open(out, "w"))
 for pid in kids: os.waitpid(pid, 0)
 PY
 sleep 0.5
+curl -sf "http://127.0.0.1:$prom_port/metrics" >"$tmp/metrics.txt" || fail "no Prometheus page"
 kill -INT "$fa" "${fa_text[@]}"
 wait "$fa" "${fa_text[@]}"
 
@@ -218,6 +224,23 @@ check(all(f["cgroup"] is not None for d in lines for f in d["flows"]),
       "every flow row has its cgroup's path, the removed one's included")
 raw = open(sys.argv[1], "rb").read()
 check(b"\x1b" not in raw, "no raw ESC byte anywhere in the JSON")
+# Prometheus: per name and container or service (the children are all python3), exact;
+# label values escaped (a raw newline or quote would break the page)
+page = open(f"{tmp}/metrics.txt", "rb").read()
+check(b"\x1b" not in page and b"\n\n" not in page, "the Prometheus page has no raw ESC or empty line")
+def prom(value):  # a label value as the exposition format quotes it
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+series = {}
+for l in page.decode("ascii").splitlines():
+    if l.startswith("flowacct_process_tx_bytes_total{"):
+        labels, v = l.rsplit(" ", 1)
+        series[labels] = int(v)
+for i, e in enumerate(exp["cgroups"]):
+    kind, name, cid, pod, unit = want[i]
+    sent = svc[name or unit][0]
+    key = (f'flowacct_process_tx_bytes_total{{comm="python3",container="{prom(name or "")}",'
+           f'service="{prom(unit or "")}",proto="tcp"}}')
+    check(series.get(key) == sent, f"Prometheus {key}: {sent} (page: {series.get(key)})")
 sys.exit(1 if fails else 0)
 PY
 echo "PASS: containers and namespaces by name, exact"
