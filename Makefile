@@ -44,6 +44,8 @@ BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(BPF_TEST_SRCS))
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(ITEST_SRCS))
+# BPF programs the integration tests attach themselves (loss on demand: xdp_drop)
+ITEST_BPF := $(patsubst tests/bpf/%.bpf.c,$(OUTPUT)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
 FUZZ_BIN := $(OUTPUT)/fuzz/fuzz_pktparse
 
 .PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench bench-scale bench-packets fuzz format-check \
@@ -64,7 +66,7 @@ test: deps
 	$(Q)tests/run.sh
 
 # Test tiers (tests/run.sh): build and unit need no root; bpf and integration need root.
-test-bins: $(UNIT_BINS) $(BPF_TEST_BINS) $(ITEST_BINS) $(FUZZ_BIN)
+test-bins: $(UNIT_BINS) $(BPF_TEST_BINS) $(ITEST_BINS) $(ITEST_BPF) $(FUZZ_BIN)
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run.sh build unit
@@ -72,7 +74,7 @@ unit: $(UNIT_BINS)
 bpf-tests: $(BPF_TEST_BINS)
 	$(Q)tests/run.sh bpf
 
-integration: all $(ITEST_BINS) $(FUZZ_BIN)
+integration: all $(ITEST_BINS) $(ITEST_BPF) $(FUZZ_BIN)
 	$(Q)tests/run.sh integration
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/tests/bpf $(OUTPUT)/fuzz/obj $(OUTPUT)/bench:
@@ -94,6 +96,7 @@ $(1)/%.skel.h: $(1)/%.bpf.o
 endef
 $(eval $(call BPF_RULES,$(OUTPUT),bpf))
 $(eval $(call BPF_RULES,$(OUTPUT)/bench,bench))
+$(eval $(call BPF_RULES,$(OUTPUT)/tests/bpf,tests/bpf))
 # made by pattern rules, so intermediate to make: kept, and never rebuilt for being gone
 .SECONDARY: $(OUTPUT)/flowacct.bpf.o $(OUTPUT)/flowacct.skel.h \
 	$(OUTPUT)/bench/empty_hook.bpf.o $(OUTPUT)/bench/empty_hook.skel.h

@@ -21,6 +21,9 @@ EMPTY("tp_btf/sock_send_length", sock_send_length_tp)
 EMPTY("tp_btf/sock_recv_length", sock_recv_length_tp)
 EMPTY("tp_btf/tcp_rcv_space_adjust", tcp_rcv_space_adjust_tp)
 EMPTY("tp_btf/inet_sock_set_state", sk_state_tp)
+EMPTY("tp_btf/tcp_retransmit_skb", tcp_retransmit_tp)
+EMPTY("tp_btf/tcp_send_reset", tcp_send_reset_tp)
+EMPTY("tp_btf/tcp_receive_reset", tcp_receive_reset_tp)
 
 #define EMPTY_CGROUP(sec, name)                                                                    \
 	SEC(sec)                                                                                   \
@@ -41,6 +44,9 @@ EMPTY("fexit/udpv6_sendmsg", udpv6_sendmsg_fexit)
 EMPTY("fentry/tcp_cleanup_rbuf", tcp_cleanup_rbuf_fentry)
 EMPTY("fentry/skb_consume_udp", skb_consume_udp_fentry)
 EMPTY("tp_btf/inet_sock_set_state", sk_state_fentry)
+EMPTY("tp_btf/tcp_retransmit_skb", tcp_retransmit_fentry)
+EMPTY("tp_btf/tcp_send_reset", tcp_send_reset_fentry)
+EMPTY("tp_btf/tcp_receive_reset", tcp_receive_reset_fentry)
 
 /* kprobe */
 #define EMPTY_KPROBE(sec, name)                                                                    \

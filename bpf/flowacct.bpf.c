@@ -65,6 +65,15 @@ struct {
 	__type(value, struct fa_slot);
 } slots SEC(".maps");
 
+/* Each slot's TCP health (struct fa_health), at the same index; mapped by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 16384); /* --max-flows */
+	__type(key, __u32);
+	__type(value, struct fa_health);
+} health SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384); /* --max-flows */
@@ -136,6 +145,40 @@ enum cache_skip {
 	SKIP_OTHER = 2, /* a family or protocol counted in other_traffic */
 };
 
+/*
+ * A TCP socket's health events not yet added to a slot (the socket has moved no byte
+ * yet, so it has none), and how much of its own retransmit counters has been: they are
+ * the kernel's (total_retrans, bytes_retrans), added to the slot as they grow, so that a
+ * flow's count is exactly what the socket's TCP_INFO says. known: the baseline is set
+ * (0 for a socket seen from its start, else its counters at first sight).
+ */
+enum health_ev {
+	HEV_ACTIVE_OPEN,
+	HEV_PASSIVE_OPEN,
+	HEV_CLOSE,
+	HEV_RST_SENT,
+	HEV_RST_RECV,
+	HEV_MAX, /* no event: a retransmit, or a look at the RTT */
+};
+
+struct health_pos {
+	__u64 bytes_retrans;
+	__u32 retrans;
+	__u32 tick; /* sends and reads seen: every FA_HEALTH_EVERY-th looks at the socket */
+	__u8 ev[HEV_MAX];
+	__u8 known;
+	__u8 pad[2];
+};
+
+/* Who called connect(): a connection that fails before moving a byte still gets its
+ * flow, whose events (a refusal, a reset) run where the caller is not the current task. */
+struct owner {
+	__u32 pid; /* 0: none */
+	__u32 uid;
+	__u64 cgroup_id;
+	char comm[FA_COMM_LEN];
+};
+
 struct sk_cache {
 	__u32 pid;
 	__u32 slot;
@@ -148,6 +191,8 @@ struct sk_cache {
 	__u32 pending_spilled; /* a hook found pend[] taken and used pending_peers */
 	struct pending pend[FA_DIR_MAX]; /* UDP, tracepoint backend */
 	struct peer_cache pc; /* unconnected UDP */
+	struct health_pos hp; /* TCP */
+	struct owner own; /* TCP, connect()ed */
 };
 
 struct {
@@ -381,8 +426,10 @@ static __always_inline void owner_fill(__u32 *uid, char (*comm)[FA_COMM_LEN], __
  * and owner are written while nobody can find it, then gen turns odd (an atomic add:
  * ordered after those stores), then the index makes it findable.
  */
-static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *idx)
+static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *idx,
+						const struct owner *own)
 {
+	struct fa_health *h;
 	struct fa_slot *s;
 
 	if (bpf_map_pop_elem(&free_slots, idx)) {
@@ -393,12 +440,20 @@ static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *
 			return NULL;
 	}
 	s = bpf_map_lookup_elem(&slots, idx);
-	if (!s)
+	h = bpf_map_lookup_elem(&health, idx);
+	if (!s || !h)
 		return NULL;
 	s->bytes[FA_DIR_RX] = s->bytes[FA_DIR_TX] = 0;
 	s->calls[FA_DIR_RX] = s->calls[FA_DIR_TX] = 0;
+	__builtin_memset(h, 0, sizeof(*h));
 	__builtin_memcpy(&s->key, key, sizeof(*key));
-	owner_fill(&s->uid, &s->comm, &s->cgroup_id);
+	if (own->pid) {
+		s->uid = own->uid;
+		s->cgroup_id = own->cgroup_id;
+		__builtin_memcpy(s->comm, own->comm, sizeof(s->comm));
+	} else {
+		owner_fill(&s->uid, &s->comm, &s->cgroup_id);
+	}
 	__sync_fetch_and_add(&s->gen, 1);
 	return s;
 }
@@ -437,6 +492,7 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
  */
 struct slow_io {
 	struct peer peer; /* in */
+	struct owner own; /* in: whose a new flow is (pid 0: the current task's) */
 	__u32 slot, gen, skip; /* out */
 };
 
@@ -454,7 +510,8 @@ static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 b
 		account_other(sk, dir, bytes);
 	if (kind != KEY_FLOW)
 		return;
-	audit_add(sk, dir, bytes);
+	if (bytes)
+		audit_add(sk, dir, bytes);
 	found = bpf_map_lookup_elem(&flow_index, &key);
 	if (found) {
 		idx = *found;
@@ -463,7 +520,7 @@ static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 b
 			goto add;
 		/* retired by user space since our lookup (it forgets the key first) */
 	}
-	s = slot_new(&key, &idx);
+	s = slot_new(&key, &idx, &r->own);
 	if (s && bpf_map_update_elem(&flow_index, &key, &idx, BPF_NOEXIST)) {
 		/* another CPU indexed this flow first (or the index is full): ours is retired
 		 * unused, and user space hands it back to the free queue */
@@ -476,11 +533,13 @@ static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 b
 		}
 	}
 	if (!s || !((gen = s->gen) & 1)) {
-		account_overflow(&key, dir, bytes);
+		if (bytes) /* a flow made for its health events alone is just not made */
+			account_overflow(&key, dir, bytes);
 		return;
 	}
 add:
-	counts_add(s->bytes, s->calls, dir, bytes);
+	if (bytes)
+		counts_add(s->bytes, s->calls, dir, bytes);
 	r->slot = idx;
 	r->gen = gen;
 }
@@ -665,6 +724,101 @@ static __always_inline __u32 tcp_read_delta(struct sock *sk, struct rx_pos *pos,
 
 static const struct peer no_peer = {};
 
+/* ---- TCP health (tracepoint and fentry backends): struct fa_health ---- */
+
+/*
+ * Adds what the socket's health has gained to its slot: the kernel's retransmit counters'
+ * growth, the events not yet added, and its RTTs and state now (state: the one it is
+ * entering, from inet_sock_set_state, which fires before the socket's own changes; -1:
+ * its own). Without a slot (no byte moved yet) everything waits in c for the first.
+ */
+static __noinline void health_apply(struct sock *sk, struct sk_cache *c, int state)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	__u32 slot = c->slot, retrans;
+	struct fa_health *h;
+	struct fa_slot *s;
+	__u64 bytes;
+
+	if (!tp)
+		return;
+	retrans = tp->total_retrans;
+	bytes = tp->bytes_retrans;
+	if (!c->hp.known) { /* a socket older than flowacct: from now on */
+		c->hp.retrans = retrans;
+		c->hp.bytes_retrans = bytes;
+		c->hp.known = 1;
+	}
+	s = bpf_map_lookup_elem(&slots, &slot);
+	h = bpf_map_lookup_elem(&health, &slot);
+	if (!s || !h || !c->gen || s->gen != c->gen || c->skip != SKIP_NONE)
+		return;
+	if (retrans != c->hp.retrans) {
+		__sync_fetch_and_add(&h->retrans_segs, retrans - c->hp.retrans);
+		c->hp.retrans = retrans;
+	}
+	if (bytes != c->hp.bytes_retrans) {
+		__sync_fetch_and_add(&h->retrans_bytes, bytes - c->hp.bytes_retrans);
+		c->hp.bytes_retrans = bytes;
+	}
+	h->srtt_us = tp->srtt_us >> 3; /* kept <<3 by the kernel */
+	h->min_rtt_us = tp->rtt_min.s[0].v == ~0U ? 0 : tp->rtt_min.s[0].v;
+	h->state = state >= 0 ? state : sk->__sk_common.skc_state;
+	if (c->hp.ev[HEV_ACTIVE_OPEN])
+		__sync_fetch_and_add(&h->active_opens, c->hp.ev[HEV_ACTIVE_OPEN]);
+	if (c->hp.ev[HEV_PASSIVE_OPEN])
+		__sync_fetch_and_add(&h->passive_opens, c->hp.ev[HEV_PASSIVE_OPEN]);
+	if (c->hp.ev[HEV_CLOSE])
+		__sync_fetch_and_add(&h->closes, c->hp.ev[HEV_CLOSE]);
+	if (c->hp.ev[HEV_RST_SENT])
+		__sync_fetch_and_add(&h->resets_sent, c->hp.ev[HEV_RST_SENT]);
+	if (c->hp.ev[HEV_RST_RECV])
+		__sync_fetch_and_add(&h->resets_received, c->hp.ev[HEV_RST_RECV]);
+	__builtin_memset(c->hp.ev, 0, sizeof(c->hp.ev));
+}
+
+/* On the hot path, a TCP send or read: one in FA_HEALTH_EVERY (the first included, which
+ * adds what waited for the socket's first slot) looks at the socket. */
+static __always_inline void health_tick(struct sock *sk, struct sk_cache *c)
+{
+	if (c && !(c->hp.tick++ & (FA_HEALTH_EVERY - 1)))
+		health_apply(sk, c, -1);
+}
+
+/* A flow for a connect()ed socket that never moved a byte (refused, reset, timed out),
+ * owned by its caller, so that what happened to it is on the right process's row. */
+static __always_inline void account_owner(struct sock *sk, struct sk_cache *c)
+{
+	struct slow_io r = {};
+
+	/* --cgroup asks about the current task, which is not the owner here */
+	if (!c->own.pid || filter_cgroups)
+		return;
+	r.own = c->own;
+	account_slow(sk, c->own.pid, FA_DIR_TX, 0, &r);
+	cache_fill(c, sk, c->own.pid, &r);
+}
+
+/* A retransmit (ev HEV_MAX) or a reset, on a full TCP socket. */
+static __always_inline void health_event(struct sock *sk, int ev)
+{
+	struct sk_cache *c;
+	__u8 st;
+
+	if (!sk)
+		return;
+	st = sk->__sk_common.skc_state;
+	/* not a full socket (its storage and tcp_sock fields do not exist) */
+	if (st == TCP_TIME_WAIT || st == TCP_NEW_SYN_RECV || sk->sk_protocol != FA_PROTO_TCP)
+		return;
+	c = sk_cache_get(sk);
+	if (!c)
+		return;
+	if (ev < HEV_MAX)
+		c->hp.ev[ev]++;
+	health_apply(sk, c, -1);
+}
+
 /* Tracepoint and fentry backends: a TCP read, whatever the path. */
 static __always_inline void tcp_read_cached(struct sock *sk)
 {
@@ -675,6 +829,7 @@ static __always_inline void tcp_read_cached(struct sock *sk)
 		return;
 	}
 	account_cached(sk, c, tcp_read_delta(sk, &c->rx, true), FA_DIR_RX, &no_peer);
+	health_tick(sk, c);
 }
 
 /*
@@ -883,8 +1038,11 @@ int BPF_PROG(sock_send_length_tp, struct sock *sk, int ret, int flags)
 	c = sk_cache_get(sk);
 	if (is_udp(sk)) /* taken even from a failed send, so that none is left over */
 		pending_take(sk, c, FA_DIR_TX, &peer);
-	if (ret > 0)
+	if (ret > 0) {
 		account_cached(sk, c, ret, FA_DIR_TX, &peer);
+		if (is_tcp(sk))
+			health_tick(sk, c);
+	}
 	return 0;
 }
 
@@ -924,13 +1082,31 @@ static __always_inline void sk_state_cached(struct sock *sk, int oldstate, int n
 	struct sk_cache *c;
 
 	audit_state(sk, oldstate, newstate);
-	if (!tcp_starts(sk, newstate))
+	if (BPF_CORE_READ(sk, sk_protocol) != FA_PROTO_TCP)
 		return;
 	c = sk_cache_get(sk);
-	if (c) {
+	if (!c)
+		return;
+	if (tcp_starts(sk, newstate)) {
 		c->rx.seq = 0;
 		c->rx.flags = RX_BORN;
+		__builtin_memset(&c->hp, 0, sizeof(c->hp));
+		c->hp.known = 1; /* seen from its start: every retransmit is counted */
+		c->own.pid = 0;
+		if (newstate == TCP_SYN_SENT) { /* connect(): the caller is the current task */
+			c->own.pid = bpf_get_current_pid_tgid() >> 32;
+			owner_fill(&c->own.uid, &c->own.comm, &c->own.cgroup_id);
+		}
 	}
+	if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT)
+		c->hp.ev[HEV_ACTIVE_OPEN]++;
+	else if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_RECV)
+		c->hp.ev[HEV_PASSIVE_OPEN]++;
+	else if (newstate == TCP_CLOSE)
+		c->hp.ev[HEV_CLOSE]++;
+	if (newstate == TCP_CLOSE && !c->gen)
+		account_owner(sk, c);
+	health_apply(sk, c, newstate);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -939,6 +1115,35 @@ int BPF_PROG(sk_state_tp, struct sock *sk, int oldstate, int newstate)
 	sk_state_cached(sk, oldstate, newstate);
 	return 0;
 }
+
+/*
+ * TCP health, for the tracepoint and fentry backends alike (one program each: a
+ * program's backend is its name's suffix). Retransmits and resets are rare next to sends
+ * and reads, and run where the socket's owner may not be the current task: the socket's
+ * storage says whose flow it is.
+ */
+#define HEALTH_PROGS(backend)                                                                      \
+	SEC("tp_btf/tcp_retransmit_skb")                                                           \
+	int BPF_PROG(tcp_retransmit_##backend, struct sock *sk)                                    \
+	{                                                                                          \
+		health_event(sk, HEV_MAX);                                                         \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("tp_btf/tcp_send_reset")                                                               \
+	int BPF_PROG(tcp_send_reset_##backend, struct sock *sk)                                    \
+	{                                                                                          \
+		health_event(sk, HEV_RST_SENT);                                                    \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("tp_btf/tcp_receive_reset")                                                            \
+	int BPF_PROG(tcp_receive_reset_##backend, struct sock *sk)                                 \
+	{                                                                                          \
+		health_event(sk, HEV_RST_RECV);                                                    \
+		return 0;                                                                          \
+	}
+
+HEALTH_PROGS(tp)
+HEALTH_PROGS(fentry)
 
 /* ---- fentry backend: fexit sees the arguments and the return value together ---- */
 
@@ -955,8 +1160,13 @@ static __always_inline void udp_send_fexit(struct sock *sk, struct msghdr *msg, 
 
 static __always_inline void tcp_send_fexit(struct sock *sk, int ret)
 {
-	if (ret > 0)
-		account_cached(sk, sk_cache_get(sk), ret, FA_DIR_TX, &no_peer);
+	struct sk_cache *c;
+
+	if (ret <= 0)
+		return;
+	c = sk_cache_get(sk);
+	account_cached(sk, c, ret, FA_DIR_TX, &no_peer);
+	health_tick(sk, c);
 }
 
 SEC("fexit/tcp_sendmsg")

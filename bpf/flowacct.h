@@ -150,6 +150,30 @@ struct fa_slot {
 	__u8 pad[16]; /* 128 bytes: in the mapped array, no slot straddles a cache line */
 };
 
+/*
+ * One TCP flow's health, in the `health` array at its slot's index (mapped by user space
+ * like `slots`, and zeroed with the slot when it is handed to a flow). The counters only
+ * grow while the slot holds the flow; the RTTs and the state are the last ones seen.
+ * Written from the events that already concern the socket (a retransmit, a reset, a state
+ * change) and from every FA_HEALTH_EVERY-th send or read: never per packet.
+ */
+#define FA_HEALTH_EVERY 64
+
+struct fa_health {
+	__u64 retrans_bytes; /* the socket's bytes_retrans, as it grew while it was this flow's */
+	__u32 retrans_segs; /* its total_retrans (what TCP_INFO's tcpi_total_retrans says) */
+	__u32 srtt_us; /* smoothed RTT, microseconds; 0: no sample yet */
+	__u32 min_rtt_us; /* the socket's windowed minimum RTT; 0: none */
+	__u32 active_opens; /* connect()s that reached ESTABLISHED */
+	__u32 passive_opens; /* accepted connections that reached ESTABLISHED */
+	__u32 closes; /* sockets that reached CLOSE (however they ended) */
+	__u32 resets_sent;
+	__u32 resets_received;
+	__u8 state; /* the socket's last TCP state (TCP_ESTABLISHED = 1 ...); 0: none seen */
+	__u8 pad[7];
+};
+
+_Static_assert(sizeof(struct fa_health) == 48, "fa_health layout");
 _Static_assert(sizeof(struct fa_flow_key) == 48, "fa_flow_key layout");
 _Static_assert(sizeof(struct fa_slot) == 128, "fa_slot layout");
 _Static_assert(sizeof(struct fa_flow_value) == 64, "fa_flow_value layout");

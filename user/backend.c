@@ -27,12 +27,16 @@ const char *const fa_backend_names[FA_BACKEND_MAX] = {
 	[FA_BACKEND_TRACEPOINT] = "tracepoint",
 };
 
-static size_t slots_size(__u32 n)
+/* The length of a mapped array of n elements of `elem` bytes: whole pages. */
+static size_t mapped_size(__u32 n, size_t elem)
 {
 	size_t page = sysconf(_SC_PAGESIZE);
 
-	return ((size_t)n * sizeof(struct fa_slot) + page - 1) / page * page;
+	return ((size_t)n * elem + page - 1) / page * page;
 }
+
+#define slots_size(n)  mapped_size(n, sizeof(struct fa_slot))
+#define health_size(n) mapped_size(n, sizeof(struct fa_health))
 
 /* Hooks a kernel may lack without the backend losing bytes: sendfile() has gone
  * through tcp_sendmsg() since Linux 6.5, which removed tcp_sendpage(). */
@@ -225,6 +229,7 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	skel->rodata->audit = opts->audit;
 	bpf_map__set_max_entries(skel->maps.audit_socks, opts->audit ? 65536 : 1);
 	bpf_map__set_max_entries(skel->maps.slots, opts->max_flows);
+	bpf_map__set_max_entries(skel->maps.health, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.flow_index, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.free_slots, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.dropped_flows,
@@ -290,6 +295,17 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 		out->slots = NULL;
 		fa_err_set(why, 0, "mapping the flow slots failed (%s)", strerror(-err));
 		goto cleanup;
+	}
+	if (b != FA_BACKEND_KPROBE) {
+		out->health = mmap(NULL, health_size(opts->max_flows), PROT_READ, MAP_SHARED,
+				   bpf_map__fd(skel->maps.health), 0);
+		if (out->health == MAP_FAILED) {
+			err = -errno;
+			out->health = NULL;
+			fa_err_set(why, 0, "mapping the flows' TCP health failed (%s)",
+				   strerror(-err));
+			goto cleanup;
+		}
 	}
 	out->skel = skel;
 	out->backend = b;
@@ -403,6 +419,9 @@ void fa_backend_close(struct fa_bpf *bpf)
 	if (bpf->slots)
 		munmap(bpf->slots, slots_size(bpf->nslots));
 	bpf->slots = NULL;
+	if (bpf->health)
+		munmap(bpf->health, health_size(bpf->nslots));
+	bpf->health = NULL;
 	flowacct_bpf__destroy(bpf->skel);
 	bpf->skel = NULL;
 }

@@ -38,6 +38,9 @@ struct fa_bpf {
 	struct flowacct_bpf *skel;
 	enum fa_backend backend; /* the one attached */
 	struct fa_slot *slots; /* the kernel's array of flow slots, mapped here */
+	/* each slot's TCP health, mapped here; NULL where the backend has no health hooks
+	 * (kprobe: events in softirq context cannot find their socket's flow) */
+	struct fa_health *health;
 	__u32 nslots;
 	volatile __u32 *next_slot; /* slots below have been handed out at least once */
 	int index_fd; /* flow key -> slot; an entry leaves when its slot is retired */

@@ -98,7 +98,7 @@ void fa_cli_usage(FILE *f)
 	      "      --by WHAT         one row per flow (default), process, service (the "
 	      "container,\n"
 	      "                        else the systemd unit), container, or cgroup\n"
-	      "  -s, --sort KEY        rx, tx, total (default), pid, comm\n"
+	      "  -s, --sort KEY        rx, tx, total (default), pid, comm, retrans, rtt\n"
 	      "  -R, --reverse         reverse the sort order\n"
 	      "  -r, --rows N          at most N rows per interval\n"
 	      "      --filter TEXT     only rows whose name, address or port contains TEXT\n"
@@ -215,9 +215,11 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			break;
 		case 's':
 			if ((i = fa_name_lookup(fa_sort_names, FA_SORT_MAX, optarg)) < 0)
-				return fail(err,
-					    "--sort takes rx, tx, total, pid or comm, not '%s'",
-					    optarg);
+				return fail(
+					err,
+					"--sort takes rx, tx, total, pid, comm, retrans or rtt, "
+					"not '%s'",
+					optarg);
 			cfg->view.sort = i;
 			break;
 		case 'R':

@@ -31,6 +31,7 @@ struct slot_state {
 	__u32 retired_at; /* the sample that retired it (0: live); read once more, then freed */
 	__u16 exited_for, idle_for;
 	__u64 prev[FA_DIR_MAX][2]; /* bytes and calls per direction at the previous sample */
+	struct fa_counts hprev; /* the health counters at the previous sample */
 };
 
 /* Which table an entry mirrors. */
@@ -435,6 +436,34 @@ static void flow_age(struct fa_collector *c, __u32 idx, struct fa_flow *f, bool 
 		flow_retire(c, idx);
 }
 
+/* A flow's TCP health, read in place like its slot (the kernel zeroes it with the slot):
+ * its counters' totals and deltas, its RTTs and state. Whether a counter moved. */
+static bool sample_health(const struct fa_health *h, struct slot_state *st, struct fa_flow *f)
+{
+	struct fa_counts *t = &f->total;
+
+	t->retrans_segs = __atomic_load_n(&h->retrans_segs, __ATOMIC_RELAXED);
+	t->retrans_bytes = __atomic_load_n(&h->retrans_bytes, __ATOMIC_RELAXED);
+	t->active_opens = __atomic_load_n(&h->active_opens, __ATOMIC_RELAXED);
+	t->passive_opens = __atomic_load_n(&h->passive_opens, __ATOMIC_RELAXED);
+	t->closes = __atomic_load_n(&h->closes, __ATOMIC_RELAXED);
+	t->resets_sent = __atomic_load_n(&h->resets_sent, __ATOMIC_RELAXED);
+	t->resets_received = __atomic_load_n(&h->resets_received, __ATOMIC_RELAXED);
+	f->delta.retrans_segs = t->retrans_segs - st->hprev.retrans_segs;
+	f->delta.retrans_bytes = t->retrans_bytes - st->hprev.retrans_bytes;
+	f->delta.active_opens = t->active_opens - st->hprev.active_opens;
+	f->delta.passive_opens = t->passive_opens - st->hprev.passive_opens;
+	f->delta.closes = t->closes - st->hprev.closes;
+	f->delta.resets_sent = t->resets_sent - st->hprev.resets_sent;
+	f->delta.resets_received = t->resets_received - st->hprev.resets_received;
+	st->hprev = *t;
+	f->tcp.srtt_us = __atomic_load_n(&h->srtt_us, __ATOMIC_RELAXED);
+	f->tcp.min_rtt_us = __atomic_load_n(&h->min_rtt_us, __ATOMIC_RELAXED);
+	f->tcp.state = __atomic_load_n(&h->state, __ATOMIC_RELAXED);
+	return f->delta.retrans_segs || f->delta.active_opens || f->delta.passive_opens ||
+	       f->delta.closes || f->delta.resets_sent || f->delta.resets_received;
+}
+
 /*
  * One slot, read in place. A live slot (odd gen) is a flow; one with a new gen is a new
  * flow, whose identity (written before gen turned odd) is checked against a second
@@ -479,6 +508,7 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 	}
 	memset(&f->delta, 0, sizeof(f->delta));
 	memset(&f->total, 0, sizeof(f->total));
+	memset(&f->tcp, 0, sizeof(f->tcp));
 	f->total.rx_bytes = cur[FA_DIR_RX][0];
 	f->total.rx_calls = cur[FA_DIR_RX][1];
 	f->total.tx_bytes = cur[FA_DIR_TX][0];
@@ -491,6 +521,8 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 		st->prev[d][0] = cur[d][0];
 		st->prev[d][1] = cur[d][1];
 	}
+	if (c->bpf->health)
+		moved |= sample_health(&c->bpf->health[idx], st, f);
 	if (st->retired_at) {
 		f->proc.exited = pid_gone(c, f->proc.pid);
 		if (c->gen > st->retired_at) { /* the read after retirement: shown, then gone */
@@ -775,6 +807,7 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	snap->backend = fa_backend_names[c->bpf->backend];
 	snap->final = final;
 	snap->packets = c->ring != NULL;
+	snap->health = c->bpf->health != NULL;
 
 	err = read_kernel(c, snap->drops);
 	if (!err)

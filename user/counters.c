@@ -2,11 +2,11 @@
 #include "counters.h"
 
 const struct fa_count_desc fa_count_descs[FA_NCOUNTS] = {
-#define FA_COUNT_DESC(n, p, h)                                                                     \
+#define FA_COUNT_DESC(n, k, h)                                                                     \
 	{ .name = #n,                                                                              \
 	  .total_name = #n "_total",                                                               \
 	  .off = offsetof(struct fa_counts, n),                                                    \
-	  .packets = p,                                                                            \
+	  .kind = k,                                                                               \
 	  .help = h },
 	FA_COUNTS(FA_COUNT_DESC)
 #undef FA_COUNT_DESC

@@ -12,24 +12,42 @@
 #include <linux/types.h>
 #include "flowacct.h"
 
+/* Which outputs a counter is in: always, with --packets, or where TCP health is known
+ * (a backend with its hooks, and a row with TCP in it). */
+enum fa_count_kind {
+	FA_CK_BASE = 1 << 0,
+	FA_CK_PACKETS = 1 << 1,
+	FA_CK_HEALTH = 1 << 2,
+};
+
 /*
- * The counters of a row. X(name, packets, help): packets says it is only valid with
- * --packets (and absent from outputs without it).
+ * The counters of a row. X(name, kind, help): kind says when it is valid (and present
+ * in outputs): FA_CK_BASE always, FA_CK_PACKETS with --packets, FA_CK_HEALTH for TCP where
+ * the backend has the health hooks (struct fa_health).
  */
 #define FA_COUNTS(X)                                                                               \
-	X(rx_bytes, false, "Payload bytes received")                                               \
-	X(tx_bytes, false, "Payload bytes sent")                                                   \
-	X(rx_calls, false,                                                                         \
+	X(rx_bytes, FA_CK_BASE, "Payload bytes received")                                          \
+	X(tx_bytes, FA_CK_BASE, "Payload bytes sent")                                              \
+	X(rx_calls, FA_CK_BASE,                                                                    \
 	  "Receive calls that moved at least one byte (TCP: each advance of the read sequence "    \
 	  "its hook sees, per call with fentry/kprobe, per chunk copied with tracepoint)")         \
-	X(tx_calls, false, "Send calls that moved at least one byte")                              \
-	X(rx_packets, true, "IP packets received")                                                 \
-	X(tx_packets, true, "IP packets sent")                                                     \
-	X(rx_wire_bytes, true, "IP bytes received, headers included")                              \
-	X(tx_wire_bytes, true, "IP bytes sent, headers included")
+	X(tx_calls, FA_CK_BASE, "Send calls that moved at least one byte")                         \
+	X(rx_packets, FA_CK_PACKETS, "IP packets received")                                        \
+	X(tx_packets, FA_CK_PACKETS, "IP packets sent")                                            \
+	X(rx_wire_bytes, FA_CK_PACKETS, "IP bytes received, headers included")                     \
+	X(tx_wire_bytes, FA_CK_PACKETS, "IP bytes sent, headers included")                         \
+	X(retrans_segs, FA_CK_HEALTH,                                                              \
+	  "TCP segments retransmitted (the sockets' own total_retrans, as TCP_INFO reports it)")   \
+	X(retrans_bytes, FA_CK_HEALTH, "TCP payload bytes retransmitted")                          \
+	X(active_opens, FA_CK_HEALTH,                                                              \
+	  "TCP connections this side opened (connect) that were established")                      \
+	X(passive_opens, FA_CK_HEALTH, "TCP connections accepted and established")                 \
+	X(closes, FA_CK_HEALTH, "TCP sockets that reached CLOSE, however they ended")              \
+	X(resets_sent, FA_CK_HEALTH, "TCP resets sent")                                            \
+	X(resets_received, FA_CK_HEALTH, "TCP resets received")
 
 struct fa_counts {
-#define FA_COUNTS_FIELD(name, packets, help) __u64 name;
+#define FA_COUNTS_FIELD(name, kind, help) __u64 name;
 	FA_COUNTS(FA_COUNTS_FIELD)
 #undef FA_COUNTS_FIELD
 };
@@ -38,7 +56,7 @@ struct fa_count_desc {
 	const char *name; /* JSON field; flowacct_[process_|flow_]<name>_total in metrics */
 	const char *total_name; /* "<name>_total": the JSON field of the total since start */
 	size_t off; /* in struct fa_counts */
-	bool packets;
+	enum fa_count_kind kind;
 	const char *help;
 };
 

@@ -144,3 +144,20 @@ char *fa_other_name(char *buf, size_t len, __u16 family, __u16 proto)
 	snprintf(buf, len, "%s/%u", fam, proto);
 	return buf;
 }
+
+char *fa_fmt_usecs(char *buf, size_t len, __u32 us)
+{
+	if (!us)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
+		snprintf(buf, len, "%uus", us);
+	else if (us < 1000000)
+		snprintf(buf, len,
+			 us < 10000    ? "%.2fms"
+			 : us < 100000 ? "%.1fms"
+				       : "%.0fms",
+			 us / 1e3);
+	else
+		snprintf(buf, len, "%.2fs", us / 1e6);
+	return buf;
+}

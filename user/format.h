@@ -10,6 +10,9 @@
 
 /* "0 B", "512 B", "1.2 KiB", "12 KiB", "3.1 MiB" ... (binary units, 3 significant digits) */
 char *fa_fmt_bytes(char *buf, size_t len, double bytes);
+/* A duration in microseconds, three significant digits: "87us", "1.25ms", "310ms", "2.50s";
+ * "-" for 0 (not known). */
+char *fa_fmt_usecs(char *buf, size_t len, __u32 us);
 /* "1.2 MiB" style for a rate; the caller adds "/s" if it wants */
 #define FA_FMT_BYTES_LEN 16
 

@@ -132,14 +132,15 @@ static void bracket(struct json_writer *w, const char *k, yajl_gen_status (*fn)(
 		check(w, fn(w->g));
 }
 
-/* NAME for this interval, NAME_total since start; the packet ones only with --packets */
+/* NAME for this interval, NAME_total since start, of the kinds (enum fa_count_kind) the row
+ * has: packets only with --packets, TCP health only where it is known */
 static void put_counts(struct json_writer *w, const struct fa_counts *delta,
-		       const struct fa_counts *total, bool packets)
+		       const struct fa_counts *total, unsigned kinds)
 {
 	for (size_t i = 0; i < FA_NCOUNTS; i++) {
 		const struct fa_count_desc *d = &fa_count_descs[i];
 
-		if (d->packets && !packets)
+		if (!(d->kind & kinds))
 			continue;
 		set_int(w, d->name, fa_count_get(delta, d));
 		set_int(w, d->total_name, fa_count_get(total, d));
@@ -232,10 +233,26 @@ static void put_tuple(struct json_writer *w, const struct fa_tuple *t)
 	set_int(w, "rport", t->rport);
 }
 
-/* One array element: identity (either part may be absent), then the counters. */
+/* A TCP flow's health now: RTTs in microseconds (null before the first sample), state. */
+static void put_tcp(struct json_writer *w, const struct fa_tcp_now *tcp)
+{
+	if (tcp->srtt_us)
+		set_int(w, "srtt_us", tcp->srtt_us);
+	else
+		set_str(w, "srtt_us", NULL);
+	if (tcp->min_rtt_us)
+		set_int(w, "min_rtt_us", tcp->min_rtt_us);
+	else
+		set_str(w, "min_rtt_us", NULL);
+	set_str(w, "state", tcp->state ? fa_tcp_state_name(tcp->state) : NULL);
+}
+
+/* One array element: identity (either part may be absent), then the counters of the
+ * kinds it has; tcp: a TCP flow's health, where it is known. */
 static void put_row(struct json_writer *w, const struct fa_ident *proc, const struct fa_tuple *t,
 		    const struct fa_counts *delta, const struct fa_counts *total,
-		    const struct fa_snapshot *snap, bool active_only, long nflows, long long netns)
+		    const struct fa_snapshot *snap, bool active_only, long nflows, long long netns,
+		    unsigned kinds, const struct fa_tcp_now *tcp)
 {
 	if (active_only && !fa_counts_moved(delta))
 		return;
@@ -248,7 +265,9 @@ static void put_row(struct json_writer *w, const struct fa_ident *proc, const st
 		set_int(w, "netns", netns);
 	if (nflows >= 0)
 		set_int(w, "flows", nflows);
-	put_counts(w, delta, total, snap->packets);
+	if (tcp)
+		put_tcp(w, tcp);
+	put_counts(w, delta, total, kinds);
 	bracket(w, NULL, yajl_gen_map_close);
 }
 
@@ -279,7 +298,7 @@ static void put_services(struct json_writer *w, const struct fa_snapshot *snap, 
 			cn && cn->kind != FA_CG_NONE ? fa_cg_kind_names[cn->kind] : NULL);
 		set_int(w, "procs", r->nprocs);
 		set_int(w, "flows", r->nflows);
-		put_counts(w, r->delta, r->total, snap->packets);
+		put_counts(w, r->delta, r->total, fa_snapshot_kinds(snap, true));
 		bracket(w, NULL, yajl_gen_map_close);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
@@ -305,7 +324,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 	set_int(w, "nprocs", snap->nprocs);
 
 	bracket(w, "totals", yajl_gen_map_open);
-	put_counts(w, &snap->delta, &snap->total, snap->packets);
+	put_counts(w, &snap->delta, &snap->total, fa_snapshot_kinds(snap, true));
 	bracket(w, NULL, yajl_gen_map_close);
 	bracket(w, "drops", yajl_gen_map_open);
 	for (int i = 0; i < FA_DROP_MAX; i++)
@@ -316,15 +335,19 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 	for (size_t i = 0; i < snap->nflows && !w->err; i++) {
 		const struct fa_flow *f = &snap->flows[i];
 
+		bool tcp = f->tuple.proto == FA_PROTO_TCP;
+
 		put_row(w, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1,
-			f->netns);
+			f->netns, fa_snapshot_kinds(snap, tcp),
+			tcp && snap->health ? &f->tcp : NULL);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	bracket(w, "overflow", yajl_gen_array_open);
 	for (size_t i = 0; i < snap->noverflow && !w->err; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
 
-		put_row(w, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1, -1);
+		put_row(w, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1, -1,
+			fa_snapshot_kinds(snap, false), NULL);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	if (snap->packets) {
@@ -332,8 +355,8 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		for (size_t i = 0; i < snap->nunmatched && !w->err; i++) {
 			const struct fa_unmatched *u = &snap->unmatched[i];
 
-			put_row(w, NULL, &u->tuple, &u->delta, &u->total, snap, active_only, -1,
-				-1);
+			put_row(w, NULL, &u->tuple, &u->delta, &u->total, snap, active_only, -1, -1,
+				fa_snapshot_kinds(snap, false), NULL);
 		}
 		bracket(w, NULL, yajl_gen_array_close);
 	}
@@ -348,7 +371,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		set_str(w, "kind", fa_other_name(name, sizeof(name), o->family, o->proto));
 		set_int(w, "family_id", o->family);
 		set_int(w, "protocol_id", o->proto);
-		put_counts(w, &o->delta, &o->total, false);
+		put_counts(w, &o->delta, &o->total, FA_CK_BASE);
 		bracket(w, NULL, yajl_gen_map_close);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
@@ -356,7 +379,8 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 	for (size_t i = 0; i < snap->nprocs && !w->err; i++) {
 		const struct fa_proc *p = &snap->procs[i];
 
-		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows, -1);
+		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows, -1,
+			fa_snapshot_kinds(snap, p->part[FA_PART_TCP].present), NULL);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	put_services(w, snap, active_only);

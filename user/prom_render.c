@@ -9,6 +9,7 @@
 #include <string.h>
 #include "format.h"
 #include "prom_render.h"
+#include "view.h"
 #include "util.h"
 
 #ifndef FA_VERSION
@@ -55,9 +56,35 @@ struct name_bound {
 	size_t nfolded;
 };
 
+/*
+ * The RTT histogram per process series (its labels, proto="tcp"): each interval, every
+ * TCP flow that moved (bytes or an event) and has an RTT sample is one observation of
+ * its smoothed RTT. Buckets in microseconds; docs/prometheus.md lists them.
+ */
+static const __u32 rtt_le_us[] = { 50,	  100,	 250,	 500,	 1000,	 2500,	  5000,	  10000,
+				   25000, 50000, 100000, 250000, 500000, 1000000, 2500000 };
+#define NRTT (sizeof(rtt_le_us) / sizeof(rtt_le_us[0]))
+
+struct rtt_obs {
+	__u64 n[NRTT + 1]; /* per bucket (not cumulative); the last: above every bound */
+	__u64 count, sum_us;
+};
+
+struct hist {
+	char *labels;
+	struct rtt_obs obs; /* cumulative since the endpoint started */
+	bool seen; /* its process has rows now */
+};
+
+struct hist_set {
+	struct hist *v; /* sorted by labels */
+	size_t n;
+};
+
 struct fa_prom_state {
 	struct series_set procs, flows, unmatched;
 	struct name_bound names[NAME_MAX];
+	struct hist_set rtt;
 };
 
 char *fa_prom_escape_label(char *dst, size_t dstlen, const char *src)
@@ -228,8 +255,20 @@ struct proc_row {
 	struct proc_key key;
 	const struct fa_ident *id; /* the first row's */
 	struct fa_counts delta, total;
+	struct rtt_obs rtt; /* this interval's, TCP rows */
 	char *v[NAME_MAX];
 };
+
+static void rtt_observe(struct rtt_obs *o, __u32 us)
+{
+	size_t b = 0;
+
+	while (b < NRTT && us > rtt_le_us[b])
+		b++;
+	o->n[b]++;
+	o->count++;
+	o->sum_us += us;
+}
 
 static void proc_rows_free(struct proc_row *rows, size_t n)
 {
@@ -249,7 +288,8 @@ static __u64 proc_row_hash(const void *rows, size_t i)
 
 /* Adds a flow or overflow row to the row of its labels. -ENOMEM. */
 static int proc_row_add(struct fa_indexed *t, const struct fa_ident *id, enum fa_part part,
-			const struct fa_counts *delta, const struct fa_counts *total, bool pids)
+			const struct fa_counts *delta, const struct fa_counts *total, bool pids,
+			__u32 srtt_us)
 {
 	struct proc_key k;
 	struct proc_row *rows, *r;
@@ -278,6 +318,8 @@ static int proc_row_add(struct fa_indexed *t, const struct fa_ident *id, enum fa
 	}
 	fa_counts_add(&r->delta, delta);
 	fa_counts_add(&r->total, total);
+	if (srtt_us)
+		rtt_observe(&r->rtt, srtt_us);
 	return 0;
 }
 
@@ -295,13 +337,16 @@ static struct proc_row *proc_rows(const struct fa_snapshot *snap, bool pids, siz
 	for (size_t i = 0; i < snap->nflows && !err; i++) {
 		const struct fa_flow *f = &snap->flows[i];
 
+		bool rtt = snap->health && f->tuple.proto == FA_PROTO_TCP &&
+			   fa_counts_moved(&f->delta);
+
 		err = proc_row_add(&t, &f->proc, fa_part_of(f->tuple.proto), &f->delta, &f->total,
-				   pids);
+				   pids, rtt ? f->tcp.srtt_us : 0);
 	}
 	for (size_t i = 0; i < snap->noverflow && !err; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
 
-		err = proc_row_add(&t, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total, pids);
+		err = proc_row_add(&t, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total, pids, 0);
 	}
 	free(t.index);
 	rows = t.v ? t.v : calloc(1, sizeof(*rows));
@@ -416,6 +461,88 @@ out:
 	return err;
 }
 
+static void put_family(FILE *f, const char *name, const char *type, const char *help);
+
+static int cmp_hist(const void *a, const void *b)
+{
+	return strcmp(((const struct hist *)a)->labels, ((const struct hist *)b)->labels);
+}
+
+/* A TCP process row's observations into the histogram of its labels (made if new; kept
+ * sorted by rtt_finish). -ENOMEM. */
+static int rtt_add(struct hist_set *hs, const char *labels, const struct rtt_obs *o)
+{
+	struct hist key = { .labels = (char *)labels }, *h, *v;
+
+	h = bsearch(&key, hs->v, hs->n, sizeof(*hs->v), cmp_hist);
+	if (!h) {
+		for (size_t i = 0; i < hs->n && !h; i++) /* added this render, not yet sorted */
+			if (!strcmp(hs->v[i].labels, labels))
+				h = &hs->v[i];
+	}
+	if (!h) {
+		v = realloc(hs->v, (hs->n + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		hs->v = v;
+		h = &v[hs->n];
+		memset(h, 0, sizeof(*h));
+		h->labels = strdup(labels);
+		if (!h->labels)
+			return -ENOMEM;
+		hs->n++;
+	}
+	for (size_t b = 0; b <= NRTT; b++)
+		h->obs.n[b] += o->n[b];
+	h->obs.count += o->count;
+	h->obs.sum_us += o->sum_us;
+	h->seen = true;
+	return 0;
+}
+
+/* Sorted again; with --prometheus-pids, the histograms of processes without rows go (as
+ * their series do); by name they stay, bounded like the names. */
+static void rtt_finish(struct hist_set *hs, bool pids)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < hs->n; i++) {
+		if (pids && !hs->v[i].seen) {
+			free(hs->v[i].labels);
+			continue;
+		}
+		hs->v[i].seen = false;
+		hs->v[k++] = hs->v[i];
+	}
+	hs->n = k;
+	if (k)
+		qsort(hs->v, k, sizeof(*hs->v), cmp_hist);
+}
+
+static void put_rtt(FILE *f, const struct fa_prom_state *st)
+{
+	const char *name = "flowacct_process_rtt_seconds";
+
+	put_family(f, name, "histogram",
+		   "Smoothed round-trip time of TCP flows, one observation per flow and interval "
+		   "in which it moved, by process name, container, systemd unit.");
+	for (size_t i = 0; i < st->rtt.n; i++) {
+		const struct hist *h = &st->rtt.v[i];
+		__u64 cum = 0;
+
+		for (size_t b = 0; b < NRTT; b++) {
+			cum += h->obs.n[b];
+			fprintf(f, "%s_bucket{%s,le=\"%g\"} %llu\n", name, h->labels,
+				rtt_le_us[b] / 1e6, (unsigned long long)cum);
+		}
+		fprintf(f, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, h->labels,
+			(unsigned long long)h->obs.count);
+		fprintf(f, "%s_sum{%s} %.6f\n", name, h->labels, h->obs.sum_us / 1e6);
+		fprintf(f, "%s_count{%s} %llu\n", name, h->labels,
+			(unsigned long long)h->obs.count);
+	}
+}
+
 /*
  * The process family: by name, container, unit and protocol part, names bounded (the
  * default), or by process too (pids). Overflow rows have proto="unknown".
@@ -455,9 +582,13 @@ static int build_procs(struct series_set *s, struct fa_prom_state *st,
 				 v[NAME_COMM], v[NAME_CONTAINER], v[NAME_SERVICE],
 				 part_label[r->key.part]);
 		err = set_add(s, n, buf, &r->delta, &r->total);
+		if (!err && snap->health && r->key.part == FA_PART_TCP)
+			err = rtt_add(&st->rtt, buf, &r->rtt);
 	}
 	if (!err)
 		set_finish(s);
+	if (!err && snap->health)
+		rtt_finish(&st->rtt, opts->pids);
 out:
 	if (rows)
 		proc_rows_free(rows, n);
@@ -562,14 +693,15 @@ static void put_family(FILE *f, const char *name, const char *type, const char *
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The counters of the kinds given (enum fa_count_kind), one family each. */
 static void put_set(FILE *f, const char *prefix, const char *what, const struct series_set *s,
-		    bool packets, bool packets_only)
+		    unsigned kinds)
 {
 	for (size_t k = 0; k < FA_NCOUNTS; k++) {
 		const struct fa_count_desc *c = &fa_count_descs[k];
 		char name[128], help[256];
 
-		if ((c->packets && !packets) || (packets_only && !c->packets))
+		if (!(c->kind & kinds))
 			continue;
 		snprintf(name, sizeof(name), "%s%s_total", prefix, c->name);
 		snprintf(help, sizeof(help), "%s, %s.", c->help, what);
@@ -593,7 +725,7 @@ static void put_globals(FILE *f, const struct fa_snapshot *snap)
 	for (size_t k = 0; k < FA_NCOUNTS; k++) {
 		const struct fa_count_desc *c = &fa_count_descs[k];
 
-		if (c->packets && !snap->packets)
+		if (!(c->kind & fa_snapshot_kinds(snap, true)))
 			continue;
 		snprintf(name, sizeof(name), "flowacct_%s_total", c->name);
 		snprintf(help, sizeof(help), "%s, every process and unattributed traffic added up.",
@@ -657,6 +789,9 @@ void fa_prom_state_free(struct fa_prom_state *st)
 	set_free(&st->procs);
 	set_free(&st->flows);
 	set_free(&st->unmatched);
+	for (size_t i = 0; i < st->rtt.n; i++)
+		free(st->rtt.v[i].labels);
+	free(st->rtt.v);
 	for (int l = 0; l < NAME_MAX; l++) {
 		for (size_t i = 0; i < st->names[l].nadmitted; i++)
 			free(st->names[l].admitted[i]);
@@ -692,13 +827,15 @@ char *fa_prom_render(struct fa_prom_state *st, const struct fa_snapshot *snap,
 	put_set(f, "flowacct_process_",
 		opts->pids ? "by process, its container or systemd unit, and protocol"
 			   : "by process name, container, systemd unit and protocol",
-		&procs, snap->packets, false);
+		&procs, fa_snapshot_kinds(snap, true));
 	put_folded(f, st);
+	if (snap->health)
+		put_rtt(f, st);
 	if (flows)
-		put_set(f, "flowacct_flow_", "by flow", &fl, snap->packets, false);
+		put_set(f, "flowacct_flow_", "by flow", &fl, fa_snapshot_kinds(snap, true));
 	if (snap->packets)
 		put_set(f, "flowacct_unmatched_",
-			"of packets no process's flow matches, by protocol", &unm, true, true);
+			"of packets no process's flow matches, by protocol", &unm, FA_CK_PACKETS);
 	if (ferror(f) | fclose(f)) {
 		free(buf);
 		goto fail;

@@ -173,3 +173,21 @@ const char *fa_cgroup_workload(const struct fa_cgroup_info *ci)
 		return ci->container;
 	return ci->name.kind == FA_CG_SERVICE ? ci->name.unit : "";
 }
+
+unsigned fa_snapshot_kinds(const struct fa_snapshot *snap, bool tcp)
+{
+	return FA_CK_BASE | (snap->packets ? FA_CK_PACKETS : 0) |
+	       (snap->health && tcp ? FA_CK_HEALTH : 0);
+}
+
+const char *fa_tcp_state_name(__u8 state)
+{
+	/* the kernel's enum order, from TCP_ESTABLISHED = 1 */
+	static const char *const names[] = {
+		"?",	      "ESTAB",	   "SYN-SENT",	   "SYN-RECV",	 "FIN-WAIT-1",
+		"FIN-WAIT-2", "TIME-WAIT", "CLOSE",	   "CLOSE-WAIT", "LAST-ACK",
+		"LISTEN",     "CLOSING",   "NEW-SYN-RECV",
+	};
+
+	return state < ARRAY_SIZE(names) ? names[state] : "?";
+}

@@ -28,11 +28,19 @@ struct fa_ident {
 	__u64 cgroup_id; /* cgroup v2 id, at first sight (snapshot's cgroups name it) */
 };
 
+/* A TCP flow's health now (its counters are in fa_counts): valid where snap->health. */
+struct fa_tcp_now {
+	__u32 srtt_us; /* smoothed RTT; 0: no sample yet */
+	__u32 min_rtt_us; /* 0: none */
+	__u8 state; /* the last TCP state seen (TCP_ESTABLISHED = 1, ...); 0: none */
+};
+
 /* One process's flow. v4-mapped IPv6 flows are reported as IPv4. */
 struct fa_flow {
 	struct fa_ident proc;
 	struct fa_tuple tuple;
 	__u32 netns; /* the socket's network namespace (inode number) */
+	struct fa_tcp_now tcp; /* TCP flows, where snap->health */
 	struct fa_counts delta; /* this interval */
 	struct fa_counts total; /* since flowacct started (or since the flow appeared) */
 };
@@ -84,6 +92,8 @@ struct fa_snapshot {
 	double interval_s; /* measured length of the interval (CLOCK_MONOTONIC) */
 	const char *backend; /* "tracepoint", "fentry", "kprobe" */
 	bool packets; /* packet counts (--packets) are valid */
+	bool health; /* TCP health (FA_CK_HEALTH counts, fa_flow.tcp) is valid: the backend
+		      * has its hooks */
 	bool final; /* the last interval, emitted on exit */
 	struct fa_counts delta,
 		total; /* everything: unattributed bytes and unmatched packets too */
@@ -104,6 +114,13 @@ struct fa_snapshot {
 
 /* The path and name of a row's cgroup id; NULL if the snapshot does not have it. */
 const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, __u64 id);
+
+/* The kinds of counters (enum fa_count_kind) a row of this snapshot has; tcp: the row
+ * has TCP in it (a TCP flow, a process, a group), not a UDP flow alone. */
+unsigned fa_snapshot_kinds(const struct fa_snapshot *snap, bool tcp);
+
+/* A TCP state's name as ss(8) prints it ("ESTAB", "SYN-SENT", ...); "?" if unknown. */
+const char *fa_tcp_state_name(__u8 state);
 
 /* What a cgroup runs, for a CONTAINER/UNIT column: the container, else the systemd unit;
  * "" if neither. */

@@ -35,6 +35,7 @@ struct user_name {
 struct fa_tui {
 	struct fa_view_opts view; /* view.filter points at filter[] or is NULL */
 	enum fa_group group_back; /* the grouping `c` returns to */
+	bool detail; /* Enter: the first row on screen is selected, its detail at the bottom */
 	char filter[FILTER_LEN];
 	int max_rows; /* -r */
 	double interval;
@@ -266,6 +267,8 @@ static void draw_help(void)
 		"  r      sort by RX/s                t      sort by TX/s",
 		"  o, T   sort by RX/s + TX/s         P      sort by PID",
 		"  n      sort by name (COMM)         < >    sort by the column to the left/right",
+		"  X      sort by TCP retransmits     L      sort by RTT",
+		"  Enter  the first row's detail: state, RTT, retransmits, opens, closes, resets",
 		"  R      reverse the sort order      g      rows per flow, process, service,",
 		"                                            container, cgroup (in turn)",
 		"  c      rows per service (the container, else the systemd unit), or back",
@@ -319,10 +322,11 @@ static void draw_table(struct fa_tui *t)
 {
 	struct fa_tui_table tab = { .group = t->view.group,
 				    .packets = t->shown.packets,
+				    .health = t->shown.health,
 				    .exact = t->exact };
 	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
 	char cell[FA_TUI_CELL_LEN], fit[FA_TUI_CELL_LEN];
-	int page = LINES - HEADER_LINES, ncols;
+	int page = LINES - HEADER_LINES - (t->detail ? 1 : 0), ncols;
 	struct fa_view_row *rows = NULL;
 	size_t n = 0, first, shown;
 
@@ -390,6 +394,17 @@ static void draw_table(struct fa_tui *t)
 		}
 		if (exited)
 			attroff(A_DIM);
+	}
+	if (t->detail && shown) {
+		char line[1024];
+
+		/* the selected row stands out, and what it is goes in the last line */
+		mvchgat(HEADER_LINES, 0, COLS, A_BOLD | A_UNDERLINE, 0, NULL);
+		fa_tui_detail(line, sizeof(line), &rows[first], &tab);
+		attron(A_REVERSE);
+		mvhline(LINES - 1, 0, ' ', COLS);
+		put(LINES - 1, 0, line);
+		attroff(A_REVERSE);
 	}
 	free(rows);
 }
@@ -516,6 +531,17 @@ static enum fa_tui_action handle_key(struct fa_tui *t, int ch)
 	case 'n':
 	case 'N':
 		t->view.sort = FA_SORT_COMM;
+		break;
+	case 'X':
+		t->view.sort = FA_SORT_RETRANS;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		t->detail = !t->detail;
+		break;
+	case 'L':
+		t->view.sort = FA_SORT_RTT;
 		break;
 	case '<':
 	case '>':

@@ -36,6 +36,8 @@ static const struct col_def cols[FA_TUI_COL_MAX] = {
 	[FA_TUI_COL_TX_RATE] = { "TX/s", 9, 12, 9, true, NEVER_DROPPED },
 	[FA_TUI_COL_RX_TOTAL] = { "RX total", 10, 15, 10, true, 8 },
 	[FA_TUI_COL_TX_TOTAL] = { "TX total", 10, 15, 10, true, 7 },
+	[FA_TUI_COL_RETRANS] = { "RETRANS", 9, 0, 9, true, 1 },
+	[FA_TUI_COL_RTT] = { "RTT", 8, 0, 8, true, 1 },
 	[FA_TUI_COL_RX_PKTS] = { "RXpkt/s", 9, 0, 9, true, 1 },
 	[FA_TUI_COL_TX_PKTS] = { "TXpkt/s", 9, 0, 9, true, 0 },
 };
@@ -47,7 +49,8 @@ static const enum fa_tui_col grow_order[] = {
 
 /* The order `<` and `>` walk, following the columns left to right. */
 static const enum fa_sort sort_order[] = {
-	FA_SORT_PID, FA_SORT_COMM, FA_SORT_RX, FA_SORT_TX, FA_SORT_TOTAL,
+	FA_SORT_PID,   FA_SORT_COMM,	FA_SORT_RX,  FA_SORT_TX,
+	FA_SORT_TOTAL, FA_SORT_RETRANS, FA_SORT_RTT,
 };
 
 static bool col_shown(enum fa_tui_col c, const struct fa_tui_table *tab)
@@ -70,6 +73,10 @@ static bool col_shown(enum fa_tui_col c, const struct fa_tui_table *tab)
 	case FA_TUI_COL_RX_PKTS:
 	case FA_TUI_COL_TX_PKTS:
 		return tab->packets;
+	case FA_TUI_COL_RETRANS:
+		return tab->health;
+	case FA_TUI_COL_RTT:
+		return tab->health && tab->group == FA_GROUP_FLOW;
 	default:
 		return true;
 	}
@@ -291,6 +298,15 @@ char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_vi
 	case FA_TUI_COL_TX_TOTAL:
 		fmt_total(buf, len, row->total->tx_bytes, tab->exact);
 		break;
+	case FA_TUI_COL_RETRANS:
+		if (t && t->proto != FA_PROTO_TCP)
+			snprintf(buf, len, "-"); /* UDP has none to count */
+		else
+			snprintf(buf, len, "%llu", (unsigned long long)row->total->retrans_segs);
+		break;
+	case FA_TUI_COL_RTT:
+		fa_fmt_usecs(buf, len, row->tcp ? row->tcp->srtt_us : 0);
+		break;
 	case FA_TUI_COL_RX_PKTS:
 		snprintf(buf, len, "%.0f", row->delta->rx_packets / iv);
 		break;
@@ -301,6 +317,48 @@ char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_vi
 		snprintf(buf, len, "?");
 		break;
 	}
+	return buf;
+}
+
+char *fa_tui_detail(char *buf, size_t len, const struct fa_view_row *row,
+		    const struct fa_tui_table *tab)
+{
+	char who[FA_TUI_CELL_LEN] = "", what[FA_TUI_CELL_LEN], l[FA_FMT_ENDPOINT_LEN],
+	     rem[FA_FMT_ENDPOINT_LEN], srtt[16], minrtt[16], rb[FA_FMT_BYTES_LEN];
+	const struct fa_counts *c = row->total;
+	const struct fa_tuple *t = row->tuple;
+	size_t n;
+
+	fa_tui_cell(what, sizeof(what), FA_TUI_COL_WORKLOAD, row, tab, 1, NULL);
+	if (row->proc)
+		snprintf(who, sizeof(who), "pid %u ", row->proc->pid);
+	n = strlen(who);
+	fa_tui_cell(who + n, sizeof(who) - n, FA_TUI_COL_COMM, row, tab, 1, NULL);
+	if (t) {
+		fa_fmt_endpoint(l, sizeof(l), t->family, t->laddr, t->lport);
+		fa_fmt_endpoint(rem, sizeof(rem), t->family, t->raddr, t->rport);
+		snprintf(buf, len, "%s %s > %s  %s  %s", fa_proto_name(t->proto), l, rem, who,
+			 what);
+	} else {
+		snprintf(buf, len, "%s  %s", row->proc ? who : "", what);
+	}
+	if (!tab->health || (t && t->proto != FA_PROTO_TCP))
+		return buf;
+	n = strlen(buf);
+	if (row->tcp)
+		snprintf(buf + n, len - n, "  state %s  rtt %s (min %s)",
+			 row->tcp->state ? fa_tcp_state_name(row->tcp->state) : "-",
+			 fa_fmt_usecs(srtt, sizeof(srtt), row->tcp->srtt_us),
+			 fa_fmt_usecs(minrtt, sizeof(minrtt), row->tcp->min_rtt_us));
+	n = strlen(buf);
+	snprintf(buf + n, len - n,
+		 "  retrans %llu (%s)  opens %llu active %llu passive  closes %llu  resets %llu "
+		 "sent %llu received",
+		 (unsigned long long)c->retrans_segs,
+		 fa_fmt_bytes(rb, sizeof(rb), c->retrans_bytes),
+		 (unsigned long long)c->active_opens, (unsigned long long)c->passive_opens,
+		 (unsigned long long)c->closes, (unsigned long long)c->resets_sent,
+		 (unsigned long long)c->resets_received);
 	return buf;
 }
 

@@ -24,6 +24,8 @@ enum fa_tui_col {
 	FA_TUI_COL_REMOTE, /* per-flow view only */
 	FA_TUI_COL_PROCS, /* views by service, container or cgroup only */
 	FA_TUI_COL_FLOWS, /* per-process and group views only */
+	FA_TUI_COL_RTT, /* a TCP flow's smoothed RTT, per-flow view, where health is known */
+	FA_TUI_COL_RETRANS, /* TCP segments retransmitted since start, where health is known */
 	FA_TUI_COL_RX_RATE,
 	FA_TUI_COL_TX_RATE,
 	FA_TUI_COL_RX_TOTAL,
@@ -44,6 +46,7 @@ struct fa_tui_col_pos {
 struct fa_tui_table {
 	enum fa_group group;
 	bool packets; /* the snapshot has packet counts */
+	bool health; /* the snapshot has TCP health */
 	bool exact; /* exact byte counts instead of KiB/MiB/... */
 };
 
@@ -64,7 +67,8 @@ int fa_tui_layout(int width, const struct fa_tui_table *tab, const int *want,
 bool fa_tui_col_is_sorted(enum fa_tui_col col, const struct fa_view_opts *view);
 /* Does the sort put the smallest first? (pid and name ascend by default, bytes descend) */
 bool fa_tui_sort_ascending(enum fa_sort sort, bool reverse);
-/* `<` and `>`: the sort order one column to the left (dir < 0) or right, clamped. */
+/* `<` and `>`: the sort order one column to the left (dir < 0) or right, clamped; the TCP
+ * health sorts come after the byte ones. */
 enum fa_sort fa_tui_sort_step(enum fa_sort sort, int dir);
 
 /* A column's title, with " v" (descending) or " ^" (ascending) if the view sorts on it. */
@@ -78,6 +82,13 @@ char *fa_tui_title(char *buf, size_t len, enum fa_tui_col col, const struct fa_v
 char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_row *row,
 		  const struct fa_tui_table *tab, double iv, const char *user);
 #define FA_TUI_CELL_LEN 512 /* a cgroup path, escaped and cut */
+
+/*
+ * The detail line of one row (Enter in the live view): what it is and, where TCP health
+ * is known, its state, RTTs, retransmits, opens, closes and resets; escaped, like cells.
+ */
+char *fa_tui_detail(char *buf, size_t len, const struct fa_view_row *row,
+		    const struct fa_tui_table *tab);
 
 /*
  * Fits text into `width` columns: shorter text is padded (on the left if right-aligned),

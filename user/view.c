@@ -16,12 +16,16 @@ const char *const fa_group_names[FA_GROUP_MAX] = {
 
 const char *const fa_sort_names[FA_SORT_MAX] = {
 	[FA_SORT_RX] = "rx",   [FA_SORT_TX] = "tx",	[FA_SORT_TOTAL] = "total",
-	[FA_SORT_PID] = "pid", [FA_SORT_COMM] = "comm",
+	[FA_SORT_PID] = "pid", [FA_SORT_COMM] = "comm", [FA_SORT_RETRANS] = "retrans",
+	[FA_SORT_RTT] = "rtt",
 };
 
 bool fa_counts_moved(const struct fa_counts *d)
 {
-	return d->rx_bytes || d->tx_bytes || d->rx_packets || d->tx_packets;
+	/* a connection refused or reset moves no byte, and is news */
+	return d->rx_bytes || d->tx_bytes || d->rx_packets || d->tx_packets || d->retrans_segs ||
+	       d->active_opens || d->passive_opens || d->closes || d->resets_sent ||
+	       d->resets_received;
 }
 
 /* Case-insensitive substring of the escaped name, the endpoints or the protocol. */
@@ -127,6 +131,13 @@ static void set_sort_key(struct fa_view_row *r, enum fa_sort sort)
 	case FA_SORT_COMM: /* compared as text */
 		r->sort_key[0] = 0;
 		break;
+	case FA_SORT_RETRANS: /* the lossy now first, then the lossy before */
+		r->sort_key[0] = d->retrans_segs;
+		r->sort_key[1] = r->total->retrans_segs;
+		return;
+	case FA_SORT_RTT:
+		r->sort_key[0] = r->tcp ? r->tcp->srtt_us : 0;
+		break;
 	case FA_SORT_TOTAL:
 	case FA_SORT_MAX:
 		r->sort_key[0] = d->rx_bytes + d->tx_bytes;
@@ -203,12 +214,15 @@ static int build_flows(const struct fa_snapshot *snap, struct builder *b)
 		const struct fa_flow *f = &snap->flows[i];
 
 		if (row_match(&f->proc, &f->tuple, filter))
-			add(b, &(struct fa_view_row){
-				       .proc = &f->proc,
-				       .tuple = &f->tuple,
-				       .cgroup = fa_snapshot_cgroup(snap, f->proc.cgroup_id),
-				       .delta = &f->delta,
-				       .total = &f->total });
+			add(b,
+			    &(struct fa_view_row){
+				    .proc = &f->proc,
+				    .tuple = &f->tuple,
+				    .cgroup = fa_snapshot_cgroup(snap, f->proc.cgroup_id),
+				    .tcp = snap->health && f->tuple.proto == FA_PROTO_TCP ? &f->tcp
+											  : NULL,
+				    .delta = &f->delta,
+				    .total = &f->total });
 	}
 	for (size_t i = 0; i < snap->noverflow; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];

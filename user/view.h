@@ -11,6 +11,8 @@ enum fa_sort {
 	FA_SORT_TOTAL,
 	FA_SORT_PID,
 	FA_SORT_COMM,
+	FA_SORT_RETRANS, /* TCP retransmits this interval, then since start */
+	FA_SORT_RTT, /* a TCP flow's smoothed RTT */
 	FA_SORT_MAX,
 };
 
@@ -44,7 +46,8 @@ struct fa_view_opts {
 		     */
 };
 
-extern const char *const fa_sort_names[FA_SORT_MAX]; /* "rx", "tx", "total", "pid", "comm" */
+/* "rx", "tx", "total", "pid", "comm", "retrans", "rtt" */
+extern const char *const fa_sort_names[FA_SORT_MAX];
 
 /*
  * One row of a table, pointing into the snapshot it was built from (or, for groups, into
@@ -60,6 +63,7 @@ struct fa_view_row {
 	 * process */
 	const char *label;
 	const struct fa_cgroup_info *cgroup; /* the row's cgroup, if the snapshot names it */
+	const struct fa_tcp_now *tcp; /* a TCP flow's health now, where the snapshot has it */
 	__u32 nflows; /* process and group rows: their flows */
 	__u32 nprocs; /* group rows: their processes */
 	const struct fa_counts *delta, *total;
@@ -71,7 +75,7 @@ struct fa_view_row {
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
 		  struct fa_view_row **out, size_t *n);
 
-/* Did the counts move bytes or packets this interval? */
+/* Did the counts move bytes or packets this interval, or did a TCP event happen? */
 bool fa_counts_moved(const struct fa_counts *delta);
 
 #endif /* FA_VIEW_H */

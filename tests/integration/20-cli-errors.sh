@@ -24,7 +24,7 @@ expect 0 '^Usage: flowacct' -- "$F" --help
 expect 0 '^flowacct [0-9]+\.[0-9]+\.[0-9]+$' -- "$F" --version
 expect 2 "unknown option '--bogus'" -- "$F" --bogus
 expect 2 "unknown option '-Z'" -- "$F" -Z
-expect 2 "--sort takes rx, tx, total, pid or comm, not 'size'" -- "$F" -s size
+expect 2 "--sort takes rx, tx, total, pid, comm, retrans or rtt, not 'size'" -- "$F" -s size
 expect 2 "--by takes flow, process, service, container or cgroup, not 'host'" -- "$F" --by host
 expect 2 "--host-root takes an absolute path, not 'host'" -- "$F" --host-root host
 expect 2 "^flowacct: --host-root /nonexistent-fa: No such file or directory; give the directory where the host's / is mounted" -- "$F" -b --host-root /nonexistent-fa 1 1

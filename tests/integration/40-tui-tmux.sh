@@ -168,7 +168,7 @@ expect_tail() { # row-text nth nfields expected what: the row's last nfields, on
 }
 
 # the shell in the pane is how a person would see the terminal after flowacct leaves
-tm new-session -d -s "$session" -x 160 -y 40 \
+tm new-session -d -s "$session" -x 190 -y 40 \
 	"env -i PATH=$PATH TERM=screen HOME=/root bash --norc --noprofile"
 tm send-keys -t "$session" "PS1='sh\$ '; ulimit -c 0; cd $tmp" Enter
 wait_for '^sh\$'
@@ -326,7 +326,7 @@ expect_names "tuig_evil tuig_down tuig_downsrv tuig_up tuig_upsrv tuig_xcli tuig
 cap | grep -q LOCAL && fail "per-process view still shows LOCAL"
 keys b
 wait_for 'exact bytes'
-expect_tail tuig_xcli 1 5 "2 0 0 1308642 246912" "tuig_xcli per process: FLOWS, rates, totals"
+expect_tail tuig_xcli 1 6 "2 0 0 0 1308642 246912" "tuig_xcli per process: FLOWS, RETRANS (none on loopback), rates, totals"
 expect_tail tuig_evil 1 2 "10000 10000" "tuig_evil per process: totals"
 ### `g` goes on: rows per service, container and cgroup, then per flow again
 for by in service container cgroup; do
@@ -372,7 +372,7 @@ wait_gone 'flowacct keys' 3
 wait_for 'RX total' 3
 
 ### scrolling, in a short terminal: 10 rows, 5 fit
-tm resize-window -t "$session" -x 160 -y 10
+tm resize-window -t "$session" -x 190 -y 10
 wait_for 'rows 1-5 of 10' 5
 tm send-keys -t "$session" Down
 wait_for 'rows 2-6 of 10' 3
@@ -398,7 +398,7 @@ done
 [ "$(rows | wc -l)" -eq 10 ] || fail "at 60 columns the table is not 10 lines (wrapped?)"
 rows | grep -qvE '^ *[0-9]+ ' && fail "at 60 columns a line does not start with a PID (wrapped?)"
 cap | awk 'length > 60 { exit 1 }' || fail "a line is wider than the terminal"
-tm resize-window -t "$session" -x 160 -y 40
+tm resize-window -t "$session" -x 190 -y 40
 wait_for 'LOCAL' 5
 [ "$(rows | wc -l)" -eq 10 ] || fail "after growing back the table is not 10 lines"
 

@@ -322,6 +322,41 @@ static void test_view_groups_by_cgroup_names(void **state)
 	free(snap.procs);
 }
 
+/* Sorting by TCP health: retransmits now first, then since start; RTT largest first. */
+static void test_view_sorts_by_retrans_and_rtt(void **state)
+{
+	struct fa_flow flows[] = { mkflow(1, "a", 1, 0, 0), mkflow(2, "b", 2, 0, 0),
+				   mkflow(3, "c", 3, 0, 0) };
+	struct fa_snapshot snap;
+	struct fa_view_row *rows;
+	size_t n;
+
+	(void)state;
+	flows[0].delta.retrans_segs = 0, flows[0].total.retrans_segs = 50;
+	flows[1].delta.retrans_segs = 2, flows[1].total.retrans_segs = 2;
+	flows[2].delta.retrans_segs = 0, flows[2].total.retrans_segs = 7;
+	flows[0].tcp.srtt_us = 300, flows[1].tcp.srtt_us = 100, flows[2].tcp.srtt_us = 200;
+	snap = mksnap(flows, 3, NULL, 0);
+	snap.health = true;
+	assert_int_equal(
+		fa_view_build(&snap, &(struct fa_view_opts){ .sort = FA_SORT_RETRANS }, &rows, &n),
+		0);
+	assert_true(n == 3 && rows[0].proc->pid == 2 && rows[1].proc->pid == 1 &&
+		    rows[2].proc->pid == 3);
+	assert_ptr_equal(rows[0].tcp, &flows[1].tcp);
+	free(rows);
+	assert_int_equal(
+		fa_view_build(&snap, &(struct fa_view_opts){ .sort = FA_SORT_RTT }, &rows, &n), 0);
+	assert_true(rows[0].proc->pid == 1 && rows[1].proc->pid == 3 && rows[2].proc->pid == 2);
+	free(rows);
+	snap.health = false; /* no health: no RTT to show or sort on */
+	assert_int_equal(
+		fa_view_build(&snap, &(struct fa_view_opts){ .sort = FA_SORT_RTT }, &rows, &n), 0);
+	assert_null(rows[0].tcp);
+	free(rows);
+	free(snap.procs);
+}
+
 static void test_view_filter_and_active(void **state)
 {
 	struct fa_flow flows[] = { mkflow(1, "Firefox", 5000, 1, 0), mkflow(2, "sshd", 22, 0, 0),
@@ -695,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_processes_add_up_flows_and_overflow),
 		cmocka_unit_test(test_view_filter_and_active),
 		cmocka_unit_test(test_view_groups_by_cgroup_names),
+		cmocka_unit_test(test_view_sorts_by_retrans_and_rtt),
 		cmocka_unit_test(test_unmatched_packets_are_no_process),
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_rejects_bad_input),

@@ -193,7 +193,7 @@ static bool name_char(char c, bool first)
  */
 static void assert_exposition(const char *page)
 {
-	char family[256] = "", seen[64][256];
+	char family[256] = "", seen[64][256], type[32] = "";
 	char *copy = strdup(page), *save = NULL;
 	char **series = calloc(strlen(page) + 1, sizeof(char *));
 	size_t nseries = 0, nseen = 0;
@@ -206,10 +206,9 @@ static void assert_exposition(const char *page)
 		if (!strncmp(l, "# HELP ", 7)) {
 			continue;
 		} else if (!strncmp(l, "# TYPE ", 7)) {
-			char type[32];
-
 			assert_int_equal(sscanf(l, "# TYPE %255s %31s", family, type), 2);
-			assert_true(!strcmp(type, "counter") || !strcmp(type, "gauge"));
+			assert_true(!strcmp(type, "counter") || !strcmp(type, "gauge") ||
+				    !strcmp(type, "histogram"));
 			for (size_t i = 0; i < nseen; i++)
 				assert_string_not_equal(seen[i], family);
 			assert_true(nseen < 64);
@@ -220,7 +219,15 @@ static void assert_exposition(const char *page)
 		while (name_char(*p, p == l))
 			name[n++] = *p++;
 		name[n] = '\0';
-		assert_string_equal(name, family);
+		if (!strcmp(type, "histogram")) { /* family_bucket, family_sum, family_count */
+			size_t fl = strlen(family);
+
+			assert_memory_equal(name, family, fl);
+			assert_true(!strcmp(name + fl, "_bucket") || !strcmp(name + fl, "_sum") ||
+				    !strcmp(name + fl, "_count"));
+		} else {
+			assert_string_equal(name, family);
+		}
 		if (*p == '{') {
 			p++;
 			while (*p != '}') {
@@ -860,9 +867,74 @@ static void test_pid_labels_only_with_prometheus_pids(void **state)
 	ncgroups = 0;
 }
 
+/*
+ * TCP health: its counters per process where the snapshot has it (absent otherwise), and
+ * the RTT histogram: one observation per TCP flow that moved, in the documented buckets.
+ */
+static void test_tcp_health_counters_and_rtt_histogram(void **state)
+{
+	const char *b = "flowacct_process_rtt_seconds_bucket{comm=\"curl\",container=\"\","
+			"service=\"\",proto=\"tcp\",le=";
+	struct row rows[3] = {
+		flow_row(42, "curl", FA_PROTO_TCP, 5000, 100, 100),
+		flow_row(42, "curl", FA_PROTO_TCP, 5001, 100, 100),
+		flow_row(42, "curl", FA_PROTO_TCP, 5002, 100, 0), /* did not move: not observed */
+	};
+	struct fa_prom_state *st = fa_prom_state_new();
+	struct fa_snapshot snap;
+	char *page, key[512];
+
+	(void)state;
+	ncgroups = 0;
+	rows[0].f.tcp.srtt_us = 80;
+	rows[1].f.tcp.srtt_us = 3000;
+	rows[2].f.tcp.srtt_us = 900000;
+	rows[0].f.total.retrans_segs = rows[0].f.delta.retrans_segs = 3;
+	rows[1].f.total.resets_received = rows[1].f.delta.resets_received = 1;
+	snap = snapshot_of(rows, 3);
+	page = render_default(st, &snap, 256);
+	assert_null(strstr(page, "retrans_segs")); /* not known: absent, never zero */
+	assert_null(strstr(page, "rtt_seconds"));
+	free(page);
+	fa_prom_state_free(st);
+
+	st = fa_prom_state_new();
+	snap.health = true;
+	page = render_default(st, &snap, 256);
+	assert_exposition(page);
+	assert_int_equal(sample(page, "flowacct_process_retrans_segs_total{comm=\"curl\","
+				      "container=\"\",service=\"\",proto=\"tcp\"}"),
+			 3);
+	assert_int_equal(sample(page, "flowacct_process_resets_received_total{comm=\"curl\","
+				      "container=\"\",service=\"\",proto=\"tcp\"}"),
+			 1);
+	snprintf(key, sizeof(key), "%s\"5e-05\"}", b);
+	assert_int_equal(sample(page, key), 0);
+	snprintf(key, sizeof(key), "%s\"0.0001\"}", b);
+	assert_int_equal(sample(page, key), 1);
+	snprintf(key, sizeof(key), "%s\"0.0025\"}", b);
+	assert_int_equal(sample(page, key), 1);
+	snprintf(key, sizeof(key), "%s\"0.005\"}", b);
+	assert_int_equal(sample(page, key), 2);
+	snprintf(key, sizeof(key), "%s\"+Inf\"}", b);
+	assert_int_equal(sample(page, key), 2);
+	assert_non_null(strstr(page, "flowacct_process_rtt_seconds_sum{comm=\"curl\",container="
+				     "\"\",service=\"\",proto=\"tcp\"} 0.003080\n"));
+	free(page);
+	/* the next interval adds its observations to the cumulative buckets */
+	snap = snapshot_of(rows, 1);
+	snap.health = true;
+	page = render_default(st, &snap, 256);
+	snprintf(key, sizeof(key), "%s\"+Inf\"}", b);
+	assert_int_equal(sample(page, key), 3);
+	free(page);
+	fa_prom_state_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp_health_counters_and_rtt_histogram),
 		cmocka_unit_test(test_page_is_valid_exposition_format),
 		cmocka_unit_test(test_process_series_add_up_flows_by_protocol),
 		cmocka_unit_test(test_counters_stay_monotonic_when_flows_leave),

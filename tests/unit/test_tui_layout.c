@@ -376,9 +376,56 @@ static void sort_step_walks_columns_left_to_right(void **state)
 	assert_int_equal(fa_tui_sort_step(FA_SORT_COMM, 1), FA_SORT_RX);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_RX, 1), FA_SORT_TX);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_TX, 1), FA_SORT_TOTAL);
-	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, 1), FA_SORT_TOTAL);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, 1), FA_SORT_RETRANS);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_RETRANS, 1), FA_SORT_RTT);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_RTT, 1), FA_SORT_RTT);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, -1), FA_SORT_TX);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_RX, -1), FA_SORT_COMM);
+}
+
+/* TCP health: RTT and RETRANS cells, their columns where the snapshot has health, and the
+ * detail line, escaped. */
+static void cell_and_detail_show_tcp_health(void **state)
+{
+	struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .health = true };
+	struct fa_tcp_now tcp = { .srtt_us = 87, .min_rtt_us = 50, .state = 1 };
+	struct trow r;
+	char buf[1024], names[256];
+
+	(void)state;
+	make_row(&r);
+	r.v.tcp = &tcp;
+	strcpy(r.f.proc.comm, "evil\x1b[2J");
+	r.f.total.retrans_segs = 12;
+	r.f.total.retrans_bytes = 1536;
+	r.f.total.active_opens = 1;
+	r.f.total.resets_received = 1;
+	assert_string_equal(cell(FA_TUI_COL_RTT, &r.v, &tab, 1, NULL), "87us");
+	tcp.srtt_us = 1250;
+	assert_string_equal(cell(FA_TUI_COL_RTT, &r.v, &tab, 1, NULL), "1.25ms");
+	tcp.srtt_us = 310000;
+	assert_string_equal(cell(FA_TUI_COL_RTT, &r.v, &tab, 1, NULL), "310ms");
+	tcp.srtt_us = 87;
+	assert_string_equal(cell(FA_TUI_COL_RETRANS, &r.v, &tab, 1, NULL), "12");
+	fa_tui_detail(buf, sizeof(buf), &r.v, &tab);
+	assert_true(printable_ascii(buf));
+	assert_non_null(strstr(buf, "tcp 127.0.0.1:40000 > 10.0.0.5:443  pid 4242 evil\\x1b[2J"));
+	assert_non_null(strstr(buf,
+			       "state ESTAB  rtt 87us (min 50us)  retrans 12 (1.5 KiB)  "
+			       "opens 1 active 0 passive  closes 0  resets 0 sent 1 received"));
+	r.v.tcp = NULL;
+	assert_string_equal(cell(FA_TUI_COL_RTT, &r.v, &tab, 1, NULL), "-");
+	r.f.tuple.proto = FA_PROTO_UDP;
+	assert_string_equal(cell(FA_TUI_COL_RETRANS, &r.v, &tab, 1, NULL), "-");
+	fa_tui_detail(buf, sizeof(buf), &r.v, &tab);
+	assert_null(strstr(buf, "retrans")); /* UDP has none */
+	layout_names(200, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RTT,RETRANS,"
+				   "RX/s,TX/s,RX total,TX total");
+	tab.group = FA_GROUP_PROCESS;
+	layout_names(200, &tab, NULL, names, sizeof(names));
+	assert_string_equal(
+		names, "PID,USER,COMM,CONTAINER/UNIT,FLOWS,RETRANS,RX/s,TX/s,RX total,TX total");
 }
 
 int main(void)
@@ -391,6 +438,7 @@ int main(void)
 		cmocka_unit_test(layout_process_view_shows_flows_not_addresses),
 		cmocka_unit_test(layout_group_views_show_the_name_and_counts),
 		cmocka_unit_test(cell_workload_is_escaped),
+		cmocka_unit_test(cell_and_detail_show_tcp_health),
 		cmocka_unit_test(layout_spare_width_fits_long_names_and_addresses),
 		cmocka_unit_test(cell_rates_and_totals_use_binary_units),
 		cmocka_unit_test(cell_identity_columns),
