@@ -153,6 +153,10 @@ bool fa_tui_col_is_sorted(enum fa_tui_col col, const struct fa_view_opts *view)
 	case FA_SORT_COMM:
 		return col ==
 		       (fa_group_is_cgroups(view->group) ? FA_TUI_COL_WORKLOAD : FA_TUI_COL_COMM);
+	case FA_SORT_RETRANS:
+		return col == FA_TUI_COL_RETRANS;
+	case FA_SORT_RTT:
+		return col == FA_TUI_COL_RTT;
 	default:
 		return false;
 	}

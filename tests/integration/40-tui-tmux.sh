@@ -339,6 +339,25 @@ wait_for 'by flow' 3
 wait_for 'LOCAL' 3
 wait_for 'CONTAINER/UNIT' 3
 
+### TCP health, where the backend has it: X sorts by retransmits, L by RTT, Enter shows
+### the first row's detail (its state and RTT, as the socket reports them)
+if grep -q 'RETRANS' <<<"$(cap)"; then
+	keys X
+	wait_for 'sort retrans' 3
+	wait_for 'RETRANS v' 3
+	keys L
+	wait_for 'sort rtt' 3
+	wait_for 'RTT v' 3
+	keys o
+	wait_for 'sort total' 3
+	tm send-keys -t "$session" Enter
+	wait_for 'tcp 127\.0\.0\.1:[0-9]+ > 127\.0\.0\.1:[0-9]+  pid [0-9]+ .*state ESTAB  rtt [0-9.]+(us|ms) \(min [0-9.]+(us|ms)\)  retrans 0 ' 5
+	tm send-keys -t "$session" Enter
+	wait_gone 'state ESTAB  rtt' 3
+else
+	echo "NOTE backend without TCP health: no RTT or RETRANS columns"
+fi
+
 ### `p` freezes the view; counting goes on
 keys p
 wait_for 'PAUSED' 3

@@ -407,6 +407,12 @@ static void cell_and_detail_show_tcp_health(void **state)
 	assert_string_equal(cell(FA_TUI_COL_RTT, &r.v, &tab, 1, NULL), "310ms");
 	tcp.srtt_us = 87;
 	assert_string_equal(cell(FA_TUI_COL_RETRANS, &r.v, &tab, 1, NULL), "12");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RETRANS,
+					 &(struct fa_view_opts){ .sort = FA_SORT_RETRANS }),
+			    "RETRANS v");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RTT,
+					 &(struct fa_view_opts){ .sort = FA_SORT_RTT }),
+			    "RTT v");
 	fa_tui_detail(buf, sizeof(buf), &r.v, &tab);
 	assert_true(printable_ascii(buf));
 	assert_non_null(strstr(buf, "tcp 127.0.0.1:40000 > 10.0.0.5:443  pid 4242 evil\\x1b[2J"));
