@@ -115,7 +115,7 @@ flowacct: $(USER_OBJS)
 # the module it tests and what that module needs, nothing more; a link error names what
 # is missing. One line per program; a unit or BPF test without a line here is an error.
 # Integration helpers (tests/integration/*.c) without a line link no module.
-test_core_OBJS := backend cgname cli protos counters format log out_json out_text output snapshot tuple util view
+test_core_OBJS := backend cgname cli privs protos counters format log out_json out_text output snapshot tuple util view
 test_counters_OBJS := counters
 test_pktparse_OBJS := pktparse
 test_prom_OBJS := cgname counters format log out_json output prom_http prom_render snapshot tuple util view
@@ -124,7 +124,7 @@ test_protos_OBJS := log protos
 test_sockdiag_OBJS := log sockdiag tuple
 test_cgname_OBJS := cgname
 test_rtnames_OBJS := rtnames
-test_collector_OBJS := backend cgname cgroups collector rtnames protos counters log pktparse pktring snapshot tuple util
+test_collector_OBJS := backend cgname cgroups collector format privs rtnames protos counters log pktparse pktring snapshot tuple util
 pktring_probe_OBJS := log pktparse pktring util
 
 .SECONDEXPANSION:

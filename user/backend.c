@@ -14,7 +14,9 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include "backend.h"
+#include "privs.h"
 #include "flowacct.skel.h"
 #include "log.h"
 #include "protos.h"
@@ -253,6 +255,12 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	}
 
 	err = flowacct_bpf__load(skel);
+	if (err == -EPERM && cgroup_fd >= 0 && !fa_cap_effective(CAP_NET_ADMIN)) {
+		fa_err_set(why, 0,
+			   "loading the BPF programs failed: its cgroup programs need "
+			   "CAP_NET_ADMIN");
+		goto cleanup;
+	}
 	if (err) {
 		fa_err_set(why, 0,
 			   "loading the BPF programs failed (%s; -v shows the verifier log)",

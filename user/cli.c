@@ -32,6 +32,7 @@ enum long_only {
 	OPT_AUDIT,
 	OPT_CGROUP,
 	OPT_HOST_ROOT,
+	OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +62,7 @@ static const struct option long_opts[] = {
 	{ "audit", no_argument, NULL, OPT_AUDIT },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -121,6 +123,9 @@ void fa_cli_usage(FILE *f)
 	      "      --ring-block-size BYTES  (default 1048576)\n"
 	      "      --ring-blocks N   (default 8)\n"
 	      "      --ring-block-timeout MS  TPACKET_V3 block timeout (default 100)\n"
+	      "      --user NAME       after set-up, run as NAME (its uid, gid and groups), "
+	      "keeping\n"
+	      "                        only CAP_BPF (which every run keeps alone)\n"
 	      "Other:\n"
 	      "  -v, --verbose         libbpf's own messages\n"
 	      "  -h, --help            this text\n"
@@ -319,6 +324,11 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			if (!*optarg)
 				return fail(err, "--cgroup needs a path");
 			cfg->cgroups[cfg->ncgroups++] = optarg;
+			break;
+		case OPT_USER:
+			if (!*optarg)
+				return fail(err, "--user needs a user name");
+			cfg->user = optarg;
 			break;
 		case OPT_HOST_ROOT:
 			if (optarg[0] != '/')

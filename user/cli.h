@@ -23,6 +23,7 @@ struct fa_config {
 	int ncgroups;
 	int cgroup_fds[FA_MAX_CGROUP_FILTERS]; /* kernel.cgroup_fds points here */
 	const char *host_root; /* --host-root: container runtimes' state is under it */
+	const char *user; /* --user: run as this user after set-up */
 	bool probe_backends; /* --probe-backends: say which backends work here, then exit */
 	const char *json_file;
 	const char *prom_listen;

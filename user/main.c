@@ -25,6 +25,7 @@
 #include "format.h"
 #include "log.h"
 #include "output.h"
+#include "privs.h"
 #include "tui.h"
 #include "util.h"
 
@@ -336,6 +337,7 @@ int main(int argc, char **argv)
 	struct app app = {};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct fa_err why = {};
+	struct fa_user user = {};
 	int rc = FA_EXIT_FAILURE;
 
 	/* A snapshot's arrays (20 MB at 100k flows) are made and freed every interval. Mapped
@@ -359,6 +361,10 @@ int main(int argc, char **argv)
 
 	if (!have_privileges(app.cfg.packets))
 		return FA_EXIT_FAILURE;
+	if (app.cfg.user && fa_user_lookup(app.cfg.user, &user, &why)) {
+		fa_log("%s", why.msg);
+		return FA_EXIT_USAGE;
+	}
 	if (app.cfg.probe_backends)
 		return probe_backends();
 	if (open_cgroups(&app.cfg))
@@ -399,8 +405,23 @@ int main(int argc, char **argv)
 		fa_log("out of memory");
 		goto cleanup;
 	}
+	/* Everything privileged is done: the programs are attached, the ring is open. What
+	 * runs from here on (outputs, parsers of other processes' names and packets) keeps
+	 * CAP_BPF for the maps alone, and CAP_NET_BIND_SERVICE until the metrics port is
+	 * bound (a port below 1024). */
+	if (fa_privs_drop(&user,
+			  (1ULL << CAP_BPF) |
+				  (app.cfg.prom_listen ? 1ULL << CAP_NET_BIND_SERVICE : 0),
+			  &why)) {
+		fa_log("%s", why.msg);
+		goto cleanup;
+	}
 	if (app_open_outputs(&app))
 		goto cleanup;
+	if (app.cfg.prom_listen && fa_caps_keep(1ULL << CAP_BPF)) {
+		fa_log("dropping CAP_NET_BIND_SERVICE failed (%s)", strerror(errno));
+		goto cleanup;
+	}
 	rc = app_run(&app) ? FA_EXIT_FAILURE : FA_EXIT_OK;
 
 cleanup:

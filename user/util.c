@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include "util.h"
 
 int fa_with_signals_blocked(int (*fn)(void *arg), void *arg)
@@ -26,18 +28,38 @@ struct thread_start {
 	void *arg;
 };
 
+/* flowacct's threads (JSON file writer, packet ring reader) need no capability: they
+ * give up whatever the thread that started them had (capabilities are per thread). */
+static void *thread_main(void *p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct none[2] = {};
+
+	free(p);
+	syscall(SYS_capset, &h, none);
+	return s.fn(s.arg);
+}
+
 static int thread_create(void *p)
 {
 	struct thread_start *s = p;
+	int err = -pthread_create(s->thread, NULL, thread_main, s);
 
-	return -pthread_create(s->thread, NULL, s->fn, s->arg);
+	if (err)
+		free(s);
+	return err;
 }
 
 int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), void *arg)
 {
-	struct thread_start s = { .thread = thread, .fn = fn, .arg = arg };
-	int err = fa_with_signals_blocked(thread_create, &s);
+	struct thread_start *s = malloc(sizeof(*s));
+	int err;
 
+	if (!s)
+		return -ENOMEM;
+	*s = (struct thread_start){ .thread = thread, .fn = fn, .arg = arg };
+	err = fa_with_signals_blocked(thread_create, s);
 	if (!err && name)
 		pthread_setname_np(*thread, name);
 	return err;

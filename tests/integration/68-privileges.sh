@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# timeout: 90
+# Least privilege, read back from /proc/PID/status while flowacct runs: after set-up it
+# keeps CAP_BPF alone (permitted, effective and bounding sets), with no_new_privs; its
+# own threads keep nothing; --user switches uid, gid and groups; and it still counts
+# exactly. Without root, the capabilities the README names for the backend the probe
+# picks are enough. A --user that does not exist is a usage error.
+set -euo pipefail
+source "$(dirname "$0")/common.bash"
+fa_setup privileges python3 setpriv
+bpf_only=0000008000000000 # 1 << CAP_BPF (39)
+
+# moves N bytes over loopback and prints the client's port
+talk() {
+	python3 -c '
+import socket, sys
+n = int(sys.argv[1])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+c.sendall(b"p" * n); got = 0
+while got < n: got += len(a.recv(65536))
+print(c.getsockname()[1])' "$1"
+}
+# waits for flowacct to say which backend it uses; prints its pid's status lines
+started() { # errfile
+	for i in $(seq 100); do grep -q "using backend" "$1" && return 0; sleep 0.1; done
+	cat "$1" >&2
+	fail "flowacct did not start"
+}
+status() { grep -E "^$2:" "/proc/$1/status" | cut -f2- | tr -d '\t'; }
+# the flow's tx bytes in a JSON file, summed over intervals
+tx_of() { # json port
+	python3 -c '
+import json, sys
+print(sum(f["tx_bytes"] for l in open(sys.argv[1]) for f in json.loads(l)["flows"] if f["lport"] == int(sys.argv[2])))' "$1" "$2"
+}
+
+### --user nobody, with the JSON file writer's thread
+"$flowacct" -j --user nobody --json-file "$tmp/latest.json" 0.3 >"$tmp/u.json" 2>"$tmp/u.err" &
+fa=$!
+pids+=("$fa")
+chmod 777 "$tmp"
+started "$tmp/u.err"
+sleep 0.5
+[ "$(status $fa Uid)" = "65534655346553465534" ] || fail "--user nobody: Uid is '$(status $fa Uid)'"
+[ "$(status $fa Gid)" = "65534655346553465534" ] || fail "--user nobody: Gid is '$(status $fa Gid)'"
+for set in CapPrm CapEff CapBnd; do
+	[ "$(status $fa $set)" = $bpf_only ] || fail "--user nobody: $set is $(status $fa $set), not CAP_BPF alone"
+done
+[ "$(status $fa CapInh)" = 0000000000000000 ] && [ "$(status $fa CapAmb)" = 0000000000000000 ] ||
+	fail "--user nobody: inheritable or ambient capabilities left"
+[ "$(status $fa NoNewPrivs)" = 1 ] || fail "--user nobody: no_new_privs is not set"
+echo "PASS --user nobody: uid/gid 65534, CapPrm = CapEff = CapBnd = CAP_BPF, no_new_privs"
+for t in /proc/$fa/task/*; do
+	comm=$(cat "$t/comm")
+	eff=$(grep '^CapEff:' "$t/status" | cut -f2)
+	case $comm in
+	fa-*) [ "$eff" = 0000000000000000 ] || fail "thread $comm keeps capabilities $eff" ;;
+	*) [ "$eff" = $bpf_only ] || fail "thread $comm has capabilities $eff" ;;
+	esac
+done
+echo "PASS every thread: the main one CAP_BPF alone, flowacct's own (fa-*) none"
+port=$(talk 54321)
+sleep 0.8
+kill -INT "$fa"
+wait "$fa"
+[ "$(tx_of "$tmp/u.json" "$port")" = 54321 ] || fail "as nobody: $(tx_of "$tmp/u.json" "$port") bytes counted, 54321 sent"
+echo "PASS as nobody it still counts exactly: 54321 bytes"
+
+### as root, without --user: the same sets, uid 0
+"$flowacct" -j 0.3 >"$tmp/r.json" 2>"$tmp/r.err" &
+fa=$!
+pids+=("$fa")
+started "$tmp/r.err"
+sleep 0.3
+[ "$(status $fa Uid)" = 0000 ] || fail "without --user the uid changed: $(status $fa Uid)"
+[ "$(status $fa CapEff)" = $bpf_only ] && [ "$(status $fa CapBnd)" = $bpf_only ] ||
+	fail "as root: CapEff $(status $fa CapEff), CapBnd $(status $fa CapBnd)"
+echo "PASS as root: uid 0, CapEff = CapBnd = CAP_BPF after set-up"
+kill -INT "$fa"
+wait "$fa"
+
+### without root: the capabilities the backend needs, as the probe finds it
+fa_probe_backends
+backend=${probe_yes[0]}
+case $backend in
+tracepoint) caps=+bpf,+perfmon,+net_admin ;; # its cgroup programs need CAP_NET_ADMIN
+*) caps=+bpf,+perfmon ;;
+esac
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$caps --ambient-caps=-all,$caps \
+	"$flowacct" -j 0.3 >"$tmp/n.json" 2>"$tmp/n.err" &
+fa=$!
+pids+=("$fa")
+started "$tmp/n.err"
+port=$(talk 4242)
+sleep 0.8
+kill -INT "$fa"
+wait "$fa"
+[ "$(tx_of "$tmp/n.json" "$port")" = 4242 ] || fail "uid 65534 with $caps: $(tx_of "$tmp/n.json" "$port") bytes, 4242 sent"
+echo "PASS uid 65534 with only ${caps//+/} ($backend backend) counts exactly"
+
+if [ "$backend" = tracepoint ]; then
+	set +e
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+bpf,+perfmon \
+		--ambient-caps=-all,+bpf,+perfmon "$flowacct" -b --backend tracepoint 0.3 1 2>&1)
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] && grep -q "cgroup programs need CAP_NET_ADMIN" <<<"$out" ||
+		fail "tracepoint without CAP_NET_ADMIN: exit $rc, '$out'"
+	echo "PASS tracepoint without CAP_NET_ADMIN: exit 1, naming CAP_NET_ADMIN"
+fi
+
+### a user that does not exist: a usage error, before anything is loaded
+set +e
+out=$("$flowacct" -b --user no-such-user-fa 1 1 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "^flowacct: --user no-such-user-fa: no such user" <<<"$out" ||
+	fail "--user no-such-user-fa: exit $rc, '$out'"
+echo "PASS --user no-such-user-fa: exit 2, one line"
+echo "PASS: least privilege after set-up"
