@@ -28,6 +28,18 @@ started() { # errfile
 	fail "flowacct did not start"
 }
 status() { grep -E "^$2:" "/proc/$1/status" | cut -f2- | tr -d '\t'; }
+# moves N bytes while flowacct ($fa, writing JSON to FILE) runs, stops it, and checks it
+# counted them exactly: counted_exactly FILE N WHAT
+counted_exactly() {
+	local port got
+	port=$(talk "$2")
+	sleep 0.8
+	kill -INT "$fa"
+	wait "$fa"
+	got=$(tx_of "$1" "$port")
+	[ "$got" = "$2" ] || fail "$3: $got bytes counted, $2 sent"
+	echo "PASS $3: counts exactly ($2 bytes)"
+}
 # the flow's tx bytes in a JSON file, summed over intervals
 tx_of() { # json port
 	python3 -c '
@@ -60,12 +72,7 @@ for t in /proc/$fa/task/*; do
 	esac
 done
 echo "PASS every thread: the main one CAP_BPF alone, flowacct's own (fa-*) none"
-port=$(talk 54321)
-sleep 0.8
-kill -INT "$fa"
-wait "$fa"
-[ "$(tx_of "$tmp/u.json" "$port")" = 54321 ] || fail "as nobody: $(tx_of "$tmp/u.json" "$port") bytes counted, 54321 sent"
-echo "PASS as nobody it still counts exactly: 54321 bytes"
+counted_exactly "$tmp/u.json" 54321 "as nobody"
 
 ### as root, without --user: the same sets, uid 0
 "$flowacct" -j 0.3 >"$tmp/r.json" 2>"$tmp/r.err" &
@@ -92,12 +99,7 @@ setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$caps --ambie
 fa=$!
 pids+=("$fa")
 started "$tmp/n.err"
-port=$(talk 4242)
-sleep 0.8
-kill -INT "$fa"
-wait "$fa"
-[ "$(tx_of "$tmp/n.json" "$port")" = 4242 ] || fail "uid 65534 with $caps: $(tx_of "$tmp/n.json" "$port") bytes, 4242 sent"
-echo "PASS uid 65534 with only ${caps//+/} ($backend backend) counts exactly"
+counted_exactly "$tmp/n.json" 4242 "uid 65534 with only ${caps//+/} ($backend backend)"
 
 if [ "$backend" = tracepoint ]; then
 	set +e
