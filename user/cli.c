@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include "cli.h"
 #include "log.h"
@@ -260,9 +261,15 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 				return fail(err, "--json-file needs a path");
 			cfg->json_file = optarg;
 			break;
-		case OPT_PROMETHEUS:
+		case OPT_PROMETHEUS: {
+			struct sockaddr_storage ss;
+			char why[256];
+
+			if (fa_listen_parse(optarg, &ss, why, sizeof(why)))
+				return fail(err, "--prometheus '%s': %s", optarg, why);
 			cfg->prom_listen = optarg;
 			break;
+		}
 		case OPT_PROMETHEUS_FLOWS:
 			cfg->prom_flows = true;
 			break;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <linux/capability.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -361,6 +362,14 @@ int main(int argc, char **argv)
 
 	if (!have_privileges(app.cfg.packets))
 		return FA_EXIT_FAILURE;
+	if (app.cfg.packets && app.cfg.ring.ifname && !if_nametoindex(app.cfg.ring.ifname)) {
+		char esc[256];
+
+		fa_log("--packets=%s: no such interface (ip link lists them)",
+		       fa_escape(esc, sizeof(esc), app.cfg.ring.ifname,
+				 strlen(app.cfg.ring.ifname)));
+		return FA_EXIT_USAGE;
+	}
 	if (app.cfg.user && fa_user_lookup(app.cfg.user, &user, &why)) {
 		fa_log("%s", why.msg);
 		return FA_EXIT_USAGE;

@@ -8,6 +8,9 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include "util.h"
 
 int fa_with_signals_blocked(int (*fn)(void *arg), void *arg)
@@ -127,4 +130,61 @@ int fa_cgroup2_open(void)
 	if (fa_cgroup2_path(path, sizeof(path)))
 		return -1;
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int fa_listen_parse(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	char host[256] = "127.0.0.1";
+	const char *port = listen, *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *ai;
+	unsigned long pnum;
+	char *end;
+	int rc;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host)) {
+			snprintf(err, errlen, "expected [IPV6]:PORT");
+			return -EINVAL;
+		}
+		memcpy(host, listen + 1, close - listen - 1);
+		host[close - listen - 1] = '\0';
+		port = close + 2;
+		hints.ai_family = AF_INET6;
+		hints.ai_flags |= AI_NUMERICHOST;
+	} else if ((colon = strrchr(listen, ':'))) {
+		if (memchr(listen, ':', colon - listen)) {
+			snprintf(err, errlen, "write IPv6 addresses in brackets: [::1]:9100");
+			return -EINVAL;
+		}
+		if (colon == listen || (size_t)(colon - listen) >= sizeof(host)) {
+			snprintf(err, errlen,
+				 "give an address before ':' ([::] or 0.0.0.0 for all interfaces)");
+			return -EINVAL;
+		}
+		memcpy(host, listen, colon - listen);
+		host[colon - listen] = '\0';
+		port = colon + 1;
+	}
+	errno = 0;
+	pnum = strtoul(port, &end, 10);
+	if (errno || end == port || *end || pnum < 1 || pnum > 65535) {
+		snprintf(err, errlen, "the port must be 1..65535");
+		return -EINVAL;
+	}
+	rc = getaddrinfo(host, NULL, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		return -EINVAL;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(pnum);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(pnum);
+	return 0;
 }

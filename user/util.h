@@ -52,6 +52,11 @@ int fa_cgroup2_open(void);
 /* Its mount point into buf: 0, -ENOENT (none mounted), -errno. */
 int fa_cgroup2_path(char *buf, size_t len);
 
+/* --prometheus [ADDR:]PORT: ADDR a name, an IPv4 address or a bracketed IPv6 one
+ * ("[::1]:9100"), 127.0.0.1 if none. 0, or -EINVAL with a reason in err. */
+struct sockaddr_storage;
+int fa_listen_parse(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen);
+
 /* The index of s in names[0..n), for options that take a name from a fixed table; -EINVAL. */
 int fa_name_lookup(const char *const *names, int n, const char *s);
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# timeout: 120
+# Every option with every kind of bad value (empty, negative, zero, overflow, trailing
+# garbage, huge, out of range, a thing that does not exist), from one table: each gets
+# the documented exit code (2: bad usage; 1: a runtime failure, such as a port taken)
+# and, first, one line that names the option and says what is wrong. Nothing is loaded
+# for a usage error: it is caught before the kernel is touched.
+set -uo pipefail
+source "$(dirname "$0")/common.bash"
+fa_setup bad-options python3
+busy=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# a listener holds the port for the "port taken" row
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(120)' "$busy" &
+pids+=($!)
+sleep 0.3
+
+# exit | first line (an extended regex, after "flowacct: ") | arguments
+table=$(cat <<EOF
+2|invalid PID ''|-p ''
+2|invalid PID '-1'|-p -1
+2|invalid PID '0'|-p 0
+2|invalid PID '99999999999'|-p 99999999999
+2|invalid PID '12x'|-p 12x
+2|no process with PID 2147483647|-b -p 2147483647 1 1
+2|--by takes flow, process, service, container or cgroup, not ''|--by ''
+2|--by takes flow, process, service, container or cgroup, not 'pod'|--by pod
+2|--sort takes rx, tx, total, pid, comm, retrans or rtt, not 'size'|-s size
+2|--rows takes a positive number, not '0'|-r 0
+2|--rows takes a positive number, not '-3'|-r -3
+2|--rows takes a positive number, not '1x'|-r 1x
+2|--rows takes a positive number, not '99999999999999999999'|-r 99999999999999999999
+2|--backend takes auto, fentry, kprobe or tracepoint, not 'ebpf'|--backend ebpf
+2|--max-flows takes a number from 1 to 16777216, not '0'|--max-flows 0
+2|--max-flows takes a number from 1 to 16777216, not '16777217'|--max-flows 16777217
+2|--max-flows takes a number from 1 to 16777216, not '10k'|--max-flows 10k
+2|--json-file needs a path|--json-file ''
+2|--prometheus '': the port must be 1..65535|--prometheus ''
+2|--prometheus '0': the port must be 1..65535|--prometheus 0
+2|--prometheus '65536': the port must be 1..65535|--prometheus 65536
+2|--prometheus '80x': the port must be 1..65535|--prometheus 80x
+2|--prometheus '::1:80': write IPv6 addresses in brackets|--prometheus ::1:80
+2|--prometheus '\[::1': expected \[IPV6\]:PORT|--prometheus [::1
+2|--prometheus-flows needs --prometheus|--prometheus-flows
+2|--prometheus-pids needs --prometheus|--prometheus-pids
+2|--prometheus-max-names takes a number from 1 to 100000, not ''|--prometheus 9100 --prometheus-max-names ''
+2|--prometheus-max-names takes a number from 1 to 100000, not '100001'|--prometheus 9100 --prometheus-max-names 100001
+2|--prometheus-max-names bounds the series by name|--prometheus-max-names 5
+2|--tpacket-version takes 2 or 3, not '4'|--tpacket-version 4
+2|--ring-block-size takes a multiple of 4096 up to 1 GiB, not '4095'|--ring-block-size 4095
+2|--ring-block-size takes a multiple of 4096 up to 1 GiB, not '2147483648'|--ring-block-size 2147483648
+2|--ring-blocks takes 1 to 65536, not '0'|--ring-blocks 0
+2|--ring-blocks takes 1 to 65536, not '65537'|--ring-blocks 65537
+2|--ring-block-timeout takes 1 to 60000 ms, not '0'|--ring-block-timeout 0
+2|--ring-block-timeout takes 1 to 60000 ms, not '60001'|--ring-block-timeout 60001
+2|--packets=nosuchif0: no such interface|-b --packets=nosuchif0 1 1
+2|--cgroup needs a path|--cgroup ''
+2|--cgroup /no-such-cgroup-fa: no such cgroup under|-b --cgroup /no-such-cgroup-fa 1 1
+2|--host-root takes an absolute path, not 'host'|--host-root host
+2|--host-root /no-such-dir-fa: No such file or directory|-b --host-root /no-such-dir-fa 1 1
+2|--user needs a user name|--user ''
+2|--user no-such-user-fa: no such user|-b --user no-such-user-fa 1 1
+2|--audit checks every TCP socket: it cannot be combined with|--audit --udp
+2|--json and --batch exclude each other|-j -b
+2|interval must be a number of seconds from 0.01 to 86400, not '0'|0
+2|interval must be a number of seconds from 0.01 to 86400, not '1e9'|1e9
+2|interval must be a number of seconds from 0.01 to 86400, not 'nan'|nan
+2|interval must be a number of seconds from 0.01 to 86400, not '1s'|1s
+2|count must be a positive number, not '0'|1 0
+2|count must be a positive number, not '2x'|1 2x
+2|unexpected argument '3'|1 2 3
+2|unknown option '--bogus'|--bogus
+2|option '-s' needs an argument|-s
+1|--prometheus 127.0.0.1:$busy: .*Address already in use|-b --prometheus 127.0.0.1:$busy 0.3 1
+EOF
+)
+failed=0 n=0
+while IFS='|' read -r want msg args; do
+	n=$((n + 1))
+	out=$(eval "\"\$flowacct\" $args" 2>&1 </dev/null)
+	rc=$?
+	first=$(grep -v '^flowacct: \(backend .* skipped\|using backend\)' <<<"$out" | head -1)
+	if [ "$rc" = "$want" ] && grep -qE -- "^flowacct: $msg" <<<"$first"; then
+		echo "PASS exit $rc: flowacct $args"
+	else
+		echo "FAIL flowacct $args: want exit $want and /$msg/, got exit $rc, first line '$first'"
+		failed=$((failed + 1))
+	fi
+	# a usage error is said before anything else: no backend was tried
+	if [ "$want" = 2 ] && grep -q 'using backend\|backend .* skipped' <<<"$out"; then
+		echo "FAIL flowacct $args: a usage error found only after loading"
+		failed=$((failed + 1))
+	fi
+done <<<"$table"
+[ $failed -eq 0 ] || fail "$failed of $n bad inputs were not handled as documented"
+echo "PASS: $n bad inputs, each one line and its exit code"
