@@ -88,6 +88,7 @@ struct app {
 	struct fa_output *outputs[MAX_OUTPUTS];
 	bool failing[MAX_OUTPUTS];
 	int noutputs;
+	bool reader_gone; /* stdout's reader went away (| head): the run ends, quietly */
 };
 
 static void audit_say_mismatches(const struct fa_audit_result *r)
@@ -157,7 +158,10 @@ static int app_tick(struct app *app, bool final)
 
 		/* stdout failing (a closed pipe) ends the run; a file or endpoint failing
 		 * (a full disk) is said once per failure streak, and counting goes on */
-		if (e && (i == 0 && !app->tui)) {
+		if (e == -EPIPE && i == 0 && !app->tui) {
+			app->reader_gone = true; /* as `yes | head` ends: not a failure */
+			err = e;
+		} else if (e && (i == 0 && !app->tui)) {
 			fa_log("%s output failed: %s", app->outputs[i]->name, strerror(-e));
 			err = e;
 		} else if (e && !app->failing[i]) {
@@ -431,7 +435,7 @@ int main(int argc, char **argv)
 		fa_log("dropping CAP_NET_BIND_SERVICE failed (%s)", strerror(errno));
 		goto cleanup;
 	}
-	rc = app_run(&app) ? FA_EXIT_FAILURE : FA_EXIT_OK;
+	rc = app_run(&app) && !app.reader_gone ? FA_EXIT_FAILURE : FA_EXIT_OK;
 
 cleanup:
 	fa_tui_close(app.tui);
