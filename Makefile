@@ -123,7 +123,7 @@ test_tui_layout_OBJS := counters format snapshot tui_layout tuple util view
 test_protos_OBJS := log protos
 test_sockdiag_OBJS := log sockdiag tuple
 test_cgname_OBJS := cgname
-test_rtnames_OBJS := rtnames
+test_rtnames_OBJS := rtnames util
 test_collector_OBJS := backend cgname cgroups collector format privs rtnames protos counters log pktparse pktring snapshot tuple util
 pktring_probe_OBJS := log pktparse pktring util
 

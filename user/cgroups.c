@@ -33,14 +33,6 @@ struct fa_cgroups {
 /* nftw() takes no context argument: the walk in progress */
 static struct fa_cgroups *walking;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct cg_entry **slot_of(struct fa_cgroups *c, __u64 id)
 {
 	struct cg_entry **e = &c->buckets[fa_hash(&id, sizeof(id)) % NBUCKETS];
@@ -85,7 +77,7 @@ static int visit(const char *path, const struct stat *st, int type, struct FTW *
 
 static void walk(struct fa_cgroups *c)
 {
-	c->last_walk = now_s();
+	c->last_walk = fa_mono_now();
 	if (!c->have_root)
 		return;
 	walking = c;
@@ -178,7 +170,7 @@ void fa_cgroups_resolve(struct fa_cgroups *c, __u64 id, struct fa_cgroup_info *o
 		e = *slot_of(c, id);
 	}
 	if (!e && id && (c->no_handles || c->root_fd < 0) &&
-	    (!c->last_walk || now_s() - c->last_walk >= 1.0)) {
+	    (!c->last_walk || fa_mono_now() - c->last_walk >= 1.0)) {
 		walk(c);
 		e = *slot_of(c, id);
 	}

@@ -40,41 +40,21 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
-static bool cap_effective(const struct __user_cap_data_struct data[2], int cap)
-{
-	return data[cap / 32].effective & (1U << (cap % 32));
-}
-
 /* Names what is missing, or returns true. CAP_BPF and CAP_PERFMON date from Linux 5.8. */
 static bool have_privileges(bool packets)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-	bool admin;
+	bool admin = fa_cap_effective(CAP_SYS_ADMIN);
 
-	if (syscall(SYS_capget, &hdr, data)) {
-		fa_log("cannot read this process's capabilities: %s", strerror(errno));
-		return false;
-	}
-	admin = cap_effective(data, CAP_SYS_ADMIN);
-	if (!admin && !(cap_effective(data, CAP_BPF) && cap_effective(data, CAP_PERFMON))) {
+	if (!admin && !(fa_cap_effective(CAP_BPF) && fa_cap_effective(CAP_PERFMON))) {
 		fa_log("needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)%s: run as root",
 		       packets ? ", and CAP_NET_RAW for --packets" : "");
 		return false;
 	}
-	if (packets && !cap_effective(data, CAP_NET_RAW)) {
+	if (packets && !fa_cap_effective(CAP_NET_RAW)) {
 		fa_log("--packets needs CAP_NET_RAW (an AF_PACKET socket): run as root");
 		return false;
 	}
 	return true;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 struct app {
@@ -228,7 +208,7 @@ static int app_open_outputs(struct app *app)
 
 static int app_run(struct app *app)
 {
-	double interval = app->cfg.interval_s, next = mono_now() + interval;
+	double interval = app->cfg.interval_s, next = fa_mono_now() + interval;
 	long done = 0;
 	sigset_t block, orig;
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
@@ -245,7 +225,7 @@ static int app_run(struct app *app)
 		pfd.fd = fa_tui_fd(app->tui);
 
 	while (!exiting) {
-		double left = next - mono_now();
+		double left = next - fa_mono_now();
 		struct timespec ts;
 
 		if (left <= 0) {
@@ -256,8 +236,8 @@ static int app_run(struct app *app)
 				return err;
 			done++;
 			next += interval;
-			if (next < mono_now()) /* fell behind (suspend, slow output): restart */
-				next = mono_now() + interval;
+			if (next < fa_mono_now()) /* fell behind (suspend, slow output): restart */
+				next = fa_mono_now() + interval;
 			continue;
 		}
 		ts.tv_sec = (time_t)left;

@@ -11,30 +11,7 @@
 #include "format.h"
 #include "log.h"
 #include "privs.h"
-
-static int caps_get(struct __user_cap_data_struct d[2])
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-
-	return syscall(SYS_capget, &h, d) ? -errno : 0;
-}
-
-bool fa_cap_effective(int cap)
-{
-	struct __user_cap_data_struct d[2] = {};
-
-	return !caps_get(d) && (d[cap / 32].effective & (1U << (cap % 32)));
-}
-
-int fa_caps_keep(unsigned long long keep)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = {};
-
-	for (int i = 0; i < 2; i++)
-		d[i].effective = d[i].permitted = (__u32)(keep >> (32 * i));
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
+#include "util.h"
 
 int fa_user_lookup(const char *name, struct fa_user *u, struct fa_err *why)
 {

@@ -13,11 +13,9 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include "util.h" /* fa_cap_effective(), fa_caps_keep() */
 
 struct fa_err;
-
-/* Is cap (CAP_*) in this process's effective set? */
-bool fa_cap_effective(int cap);
 
 /* --user NAME: its uid, gid and groups, looked up before set-up (NSS may need files that
  * are gone from reach afterwards). 0, or -ENOENT with why. */
@@ -38,8 +36,5 @@ int fa_user_lookup(const char *name, struct fa_user *u, struct fa_err *why);
  * -errno with why.
  */
 int fa_privs_drop(const struct fa_user *u, unsigned long long keep, struct fa_err *why);
-
-/* Narrows the calling thread's capabilities to keep (a subset of what it has). */
-int fa_caps_keep(unsigned long long keep);
 
 #endif /* FA_PRIVS_H */

@@ -387,15 +387,6 @@ static bool name_admitted(const struct name_bound *b, const char *v)
 	return !*v || bsearch(&v, b->admitted, b->nadmitted, sizeof(*b->admitted), cmp_str);
 }
 
-static __u64 fnv1a(const char *s)
-{
-	__u64 h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 /*
  * Admits this snapshot's new values of label l while fewer than max are, in sorted order
  * so the same snapshots always admit the same names; counts the rest as folded. A value
@@ -443,7 +434,7 @@ static int names_admit(struct name_bound *b, struct proc_row *rows, size_t n, in
 	if (b->nadmitted != before + nadmit)
 		goto out; /* a strdup failed */
 	for (size_t i = nadmit, n0 = b->nfolded; i < nfresh && b->nfolded < FOLDED_MAX; i++) {
-		__u64 h = fnv1a(fresh[i]);
+		__u64 h = fa_hash(fresh[i], strlen(fresh[i]));
 
 		if (!bsearch(&h, fp, n0, sizeof(h), cmp_u64))
 			fp[b->nfolded++] = h;

@@ -44,14 +44,6 @@ struct fa_rtnames {
 	struct source podman_src, kube_src, pods_src;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static struct entry **map_slot(struct map *m, const char *key)
 {
 	struct entry **e = &m->b[fa_hash(key, strlen(key)) % NBUCKETS];
@@ -180,7 +172,7 @@ void fa_rtnames_free(struct fa_rtnames *r)
 static bool rescan_due(struct source *s, const char *path)
 {
 	struct stat st;
-	double now = now_s();
+	double now = fa_mono_now();
 
 	if (now < s->next_scan)
 		return false;
@@ -198,7 +190,7 @@ static const char *map_get(struct map *m, const char *key)
 {
 	struct entry *e = *map_slot(m, key);
 
-	if (!e || (!e->name && now_s() >= e->retry_at))
+	if (!e || (!e->name && fa_mono_now() >= e->retry_at))
 		return NULL;
 	return e->name ? e->name : "";
 }
@@ -214,7 +206,7 @@ static void docker_lookup(struct fa_rtnames *r, const char *id)
 	name = conf ? json_str(conf, "Name") : NULL;
 	if (name && *name == '/')
 		name++; /* Docker keeps names as "/web" */
-	map_set(&r->docker, id, name && *name ? name : NULL, now_s() + FA_RT_RESCAN_S);
+	map_set(&r->docker, id, name && *name ? name : NULL, fa_mono_now() + FA_RT_RESCAN_S);
 	yajl_tree_free(conf);
 }
 
@@ -343,7 +335,7 @@ static const char *scanned(struct fa_rtnames *r, struct map *m, void (*scan)(str
 		scan(r);
 		name = map_get(m, key);
 		if (!name) /* not there: remember the miss until the next scan may run */
-			map_set(m, key, NULL, now_s() + FA_RT_RESCAN_S);
+			map_set(m, key, NULL, fa_mono_now() + FA_RT_RESCAN_S);
 	}
 	return name && *name ? name : NULL;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
@@ -25,6 +26,32 @@ int fa_with_signals_blocked(int (*fn)(void *arg), void *arg)
 	return ret;
 }
 
+double fa_mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool fa_cap_effective(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	return !syscall(SYS_capget, &h, d) && (d[cap / 32].effective & (1U << (cap % 32)));
+}
+
+int fa_caps_keep(unsigned long long keep)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	for (int i = 0; i < 2; i++)
+		d[i].effective = d[i].permitted = (__u32)(keep >> (32 * i));
+	return syscall(SYS_capset, &h, d) ? -errno : 0;
+}
+
 struct thread_start {
 	pthread_t *thread;
 	void *(*fn)(void *);
@@ -36,11 +63,9 @@ struct thread_start {
 static void *thread_main(void *p)
 {
 	struct thread_start s = *(struct thread_start *)p;
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct none[2] = {};
 
 	free(p);
-	syscall(SYS_capset, &h, none);
+	fa_caps_keep(0);
 	return s.fn(s.arg);
 }
 

@@ -4,6 +4,7 @@
 #define FA_UTIL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -36,6 +37,15 @@ struct fa_indexed {
 };
 
 int fa_indexed_grow(struct fa_indexed *t, size_t elem, __u64 (*hash)(const void *array, size_t i));
+
+/* CLOCK_MONOTONIC, in seconds. */
+double fa_mono_now(void);
+
+/* Is cap (CAP_*) in the calling thread's effective set? */
+bool fa_cap_effective(int cap);
+/* Narrows the calling thread's capabilities (effective and permitted) to keep, a mask of
+ * 1ULL << CAP_* (a subset of what it has). 0 or -errno. */
+int fa_caps_keep(unsigned long long keep);
 
 /*
  * Runs fn(arg) with every signal blocked in the calling thread, then restores the mask,
