@@ -13,19 +13,30 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -DFA_VERSION='"$(VERSION)"'
+# SAN_CFLAGS: the sanitizer build's flags (make sanitize-bins), for compiling and linking
+CFLAGS += $(SAN_CFLAGS)
+LDFLAGS += $(SAN_CFLAGS)
+# the binary; the sanitizer build makes its own under its output directory
+FA_BIN ?= flowacct
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I$(VMLINUX_DIR) -Ibpf
 
 # yajl writes every JSON output; jansson only parses JSON, in tests (TEST_JSON_LIBS).
 # Debian names yajl's static archive libyajl_s.a, which -lyajl does not find.
-LIBS := -lbpf -lelf -lz -lncursesw -ltinfo -lpthread
+# libseccomp builds the running phase's system call filter (user/sandbox.c).
+LIBS := -lbpf -lelf -lz -lncursesw -ltinfo -lseccomp -lpthread
 TEST_JSON_LIBS := -ljansson
+# libyaml parses --web-config (user/webconfig.c; static archive too). The endpoint's TLS
+# is libmicrohttpd's over GnuTLS, which prom_http.c also calls itself (the certificate
+# check before loading, client certificates, the digests of passwords that passed);
+# libxcrypt checks the bcrypt hashes of basic auth.
+LIBS += $(shell pkg-config --libs yaml-0.1)
 ifeq ($(STATIC),1)
 LDFLAGS += -static
 LIBS += -lzstd -l:libyajl_s.a
 CFLAGS += -DFA_NO_HTTP
 else
-LIBS += -lyajl -lmicrohttpd
+LIBS += -lyajl $(shell pkg-config --libs libmicrohttpd gnutls libxcrypt)
 endif
 
 ifeq ($(V),1)
@@ -46,13 +57,22 @@ ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUTPUT)/tests/%,$(ITEST_SRCS))
 # BPF programs the integration tests attach themselves (loss on demand: xdp_drop)
 ITEST_BPF := $(patsubst tests/bpf/%.bpf.c,$(OUTPUT)/tests/bpf/%.bpf.o,$(wildcard tests/bpf/*.bpf.c))
-FUZZ_BIN := $(OUTPUT)/fuzz/fuzz_pktparse
+# libFuzzer targets, one per parser of bytes others choose (tests/fuzz/README.md); each
+# links the user/ modules its fuzz_NAME_OBJS line names, compiled again with FUZZ_CFLAGS.
+FUZZ_TARGETS := pktparse cli cgname rtnames mountinfo webconfig
+fuzz_pktparse_OBJS := pktparse
+fuzz_cli_OBJS := backend cgname cli counters format log protos snapshot tuple util view
+fuzz_cgname_OBJS := cgname
+fuzz_rtnames_OBJS := rtnames util
+fuzz_mountinfo_OBJS := util
+fuzz_webconfig_OBJS := format log tuple util webconfig
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-.PHONY: all deps run test test-bins unit bpf-tests integration vmtest bench bench-scale bench-packets fuzz format-check \
-	clean
+.PHONY: all deps run test test-bins unit-bins sanitize-bins unit bpf-tests integration vmtest bench \
+	bench-scale bench-packets fuzz soak format-check clean
 .DELETE_ON_ERROR:
 
-all: flowacct
+all: $(FA_BIN)
 
 deps:
 	$(Q)scripts/install-deps.sh all
@@ -66,7 +86,16 @@ test: deps
 	$(Q)tests/run.sh
 
 # Test tiers (tests/run.sh): build and unit need no root; bpf and integration need root.
-test-bins: $(UNIT_BINS) $(BPF_TEST_BINS) $(ITEST_BINS) $(ITEST_BPF) $(FUZZ_BIN)
+test-bins: $(UNIT_BINS) $(BPF_TEST_BINS) $(ITEST_BINS) $(ITEST_BPF) $(FUZZ_BINS) sanitize-bins
+unit-bins: $(UNIT_BINS)
+
+# flowacct and the unit tests again with AddressSanitizer and UBSan, under their own output
+# directory (tests/run.sh sanitize runs them); gcc's sanitizers, the compiler of the build
+SAN_OUTPUT := $(OUTPUT)/asan
+sanitize-bins:
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(SAN_OUTPUT) FA_BIN=$(SAN_OUTPUT)/flowacct \
+		SAN_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		$(SAN_OUTPUT)/flowacct unit-bins
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run.sh build unit
@@ -74,7 +103,7 @@ unit: $(UNIT_BINS)
 bpf-tests: $(BPF_TEST_BINS)
 	$(Q)tests/run.sh bpf
 
-integration: all $(ITEST_BINS) $(ITEST_BPF) $(FUZZ_BIN)
+integration: all $(ITEST_BINS) $(ITEST_BPF) $(FUZZ_BINS)
 	$(Q)tests/run.sh integration
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/tests/bpf $(OUTPUT)/fuzz/obj $(OUTPUT)/bench:
@@ -106,7 +135,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
 
-flowacct: $(USER_OBJS)
+$(FA_BIN): $(USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
@@ -118,14 +147,17 @@ flowacct: $(USER_OBJS)
 test_core_OBJS := backend cgname cli privs protos counters format log out_json out_text output snapshot tuple util view
 test_counters_OBJS := counters
 test_pktparse_OBJS := pktparse
-test_prom_OBJS := cgname counters format log out_json output prom_http prom_render snapshot tuple util view
+test_prom_OBJS := cgname counters format log out_json output prom_http prom_render snapshot tuple util view webconfig
 test_tui_layout_OBJS := counters format snapshot tui_layout tuple util view
 test_protos_OBJS := log protos
 test_sockdiag_OBJS := log sockdiag tuple
 test_cgname_OBJS := cgname
 test_rtnames_OBJS := rtnames util
+test_webconfig_OBJS := format log tuple util webconfig
+test_sandbox_OBJS := log sandbox
 test_collector_OBJS := backend cgname cgroups collector format privs rtnames protos counters log pktparse pktring snapshot tuple util
 pktring_probe_OBJS := log pktparse pktring util
+fa_churn_OBJS := format tuple
 
 .SECONDEXPANSION:
 # test_objs NAME: the objects of NAME_OBJS
@@ -154,17 +186,20 @@ $(OUTPUT)/tests/%: tests/integration/%.c $$(call test_objs,$$*) | $(OUTPUT)/test
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(filter %.o,$^) $(TEST_LDFLAGS) $(TEST_JSON_LIBS) -lpthread -o $@
 
-# The packet parser's libFuzzer target, with AddressSanitizer and UBSan: its own flags,
-# so the parser is compiled again into its own object directory.
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -Ibpf -Iuser \
+# The libFuzzer targets, with AddressSanitizer and UBSan: their own flags, so the parsers
+# are compiled again into their own object directory.
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -MMD -MP -D_GNU_SOURCE -DFA_VERSION='"$(VERSION)"' \
+	-I$(OUTPUT) -Ibpf -Iuser \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
-$(OUTPUT)/fuzz/obj/%.o: user/%.c | $(OUTPUT)/fuzz/obj
+$(OUTPUT)/fuzz/obj/%.o: user/%.c $(OUTPUT)/flowacct.skel.h | $(OUTPUT)/fuzz/obj
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_BIN): tests/fuzz/fuzz_pktparse.c $(OUTPUT)/fuzz/obj/pktparse.o | $(OUTPUT)/fuzz/obj
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
+		$$(addprefix $(OUTPUT)/fuzz/obj/,$$(addsuffix .o,$$(fuzz_$$*_OBJS))) | $(OUTPUT)/fuzz/obj
+	$(if $(filter undefined,$(origin fuzz_$*_OBJS)),$(error no fuzz_$*_OBJS in the Makefile))
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) -Wl,--as-needed $(LIBS) -o $@
 
 # make bench's floor: empty programs on the hooks of one backend (bench/empty_hook.c)
 BENCH_BIN := $(OUTPUT)/bench/empty_hook
@@ -184,10 +219,17 @@ bench-scale: deps all
 bench-packets: deps all
 	$(Q)scripts/bench-packets.sh
 
-# The packet parser's fuzzer, long run (make test runs it for 60 s)
+# The churn soak (tests/integration/71-churn.sh, which make test runs with 2,000
+# processes): 10,000 short-lived processes at 50 a second, then 20,000 as fast as they go
+# (the flow table fills); every byte of each exact, the tables bounded, RSS and CPU flat
+soak: deps all $(OUTPUT)/tests/fa_churn
+	$(Q)FA_CHURN_N=10000 FA_CHURN_RATE=50 bash tests/integration/71-churn.sh
+	$(Q)FA_CHURN_N=20000 FA_CHURN_RATE=0 bash tests/integration/71-churn.sh
+
+# Every fuzz target, FUZZ_SECONDS each (default 300; make test runs each for less)
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_BIN)
-	$(Q)tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)for t in $(FUZZ_TARGETS); do tests/fuzz/run.sh $$t $(or $(FUZZ_SECONDS),300) || exit 1; done
 
 # Kernel style (tabs, 100 columns): .clang-format
 FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h)

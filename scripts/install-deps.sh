@@ -6,22 +6,28 @@ set -euo pipefail
 # Build: compiler and BPF toolchain, libbpf (skeletons, CO-RE), libelf/zlib/zstd
 # (libbpf's own dependencies, static archives for `make STATIC=1`), yajl (writes
 # the JSON outputs, streamed), jansson (parses JSON in tests), ncurses
-# (interactive view), libmicrohttpd (Prometheus endpoint), cmocka (unit tests).
+# (interactive view), libmicrohttpd (Prometheus endpoint), cmocka (unit tests),
+# libseccomp (the running phase's system call filter); for --web-config, GnuTLS (the
+# endpoint's TLS, also called directly), libyaml (parses the file) and libxcrypt (checks
+# basic auth's bcrypt hashes).
 build_pkgs=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev
-	libyajl-dev libjansson-dev libncurses-dev libmicrohttpd-dev libcmocka-dev
+	libyajl-dev libjansson-dev libncurses-dev libmicrohttpd-dev libcmocka-dev libseccomp-dev
+	libgnutls28-dev libyaml-dev libcrypt-dev
 )
 # Tests: real peers and ground truth (ss from iproute2, tmux for the terminal
 # view, Prometheus server, tshark), the JSON Schema validator, the kernel lab
 # (QEMU, busybox-static, cpio; for vmtest-full's Debian guests mmdebstrap, mke2fs from
-# e2fsprogs, depmod/modprobe from kmod), libFuzzer's runtime, and podman with runc (one real
-# container, run from an image built here from busybox-static).
+# e2fsprogs, depmod/modprobe from kmod), libFuzzer's runtime, podman with runc (one real
+# container, run from an image built here from busybox-static), valgrind (memcheck on the
+# live binary), gdb (forbidden system calls made inside a running flowacct) and openssl
+# (the certificates of the TLS endpoint's test).
 test_pkgs=(
 	iproute2 procps tmux prometheus curl python3 python3-jsonschema jq
 	qemu-system-x86 busybox-static cpio gzip xz-utils mmdebstrap e2fsprogs kmod
 	libclang-rt-14-dev tshark tcpdump sockperf iperf3 clang-format bpftrace ethtool
-	podman runc
+	podman runc valgrind gdb openssl
 )
 
 want=("${build_pkgs[@]}")

@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "log.h"
 #include "sockdiag.h"
+#include "util.h"
 
 /* Reading both sides again after a disagreement: each attempt 20 ms apart */
 #define ATTEMPTS 5
@@ -78,7 +79,7 @@ static int table_read(int fd, __u32 netns, struct table *t, bool refresh)
 			struct audited want = {}, *a;
 
 			key_tuple(&k, &want.tuple);
-			a = bsearch(&want, t->v, t->n, sizeof(*t->v), by_tuple);
+			a = fa_bsearch(&want, t->v, t->n, sizeof(*t->v), by_tuple);
 			if (a)
 				a->counted = v;
 			continue;
@@ -96,7 +97,7 @@ static int table_read(int fd, __u32 netns, struct table *t, bool refresh)
 		t->v[t->n++].counted = v;
 	}
 	if (!refresh)
-		qsort(t->v, t->n, sizeof(*t->v), by_tuple);
+		fa_qsort(t->v, t->n, sizeof(*t->v), by_tuple);
 	return 0;
 }
 
@@ -105,7 +106,7 @@ static int dump_sorted(struct fa_tcp_diag **d, size_t *n, struct fa_err *err)
 	int e = fa_sockdiag_tcp_dump(d, n, err);
 
 	if (!e)
-		qsort(*d, *n, sizeof(**d), by_tuple);
+		fa_qsort(*d, *n, sizeof(**d), by_tuple);
 	return e;
 }
 
@@ -113,7 +114,7 @@ static int dump_sorted(struct fa_tcp_diag **d, size_t *n, struct fa_err *err)
 static bool kernel_says(const struct fa_tcp_diag *d, size_t n, const struct fa_tuple *t,
 			__u64 *read, __u64 *written)
 {
-	const struct fa_tcp_diag *s = bsearch(t, d, n, sizeof(*d), by_tuple);
+	const struct fa_tcp_diag *s = fa_bsearch(t, d, n, sizeof(*d), by_tuple);
 
 	return s && fa_tcp_diag_app_bytes(s, read, written);
 }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <string.h>
 #include "cli.h"
+#include "format.h"
 #include "log.h"
 #include "prom_render.h"
 #include "util.h"
@@ -23,6 +24,7 @@ enum long_only {
 	OPT_PROMETHEUS_FLOWS,
 	OPT_PROMETHEUS_PIDS,
 	OPT_PROMETHEUS_MAX_NAMES,
+	OPT_WEB_CONFIG,
 	OPT_PACKETS,
 	OPT_TPACKET_VERSION,
 	OPT_RING_BLOCK_SIZE,
@@ -34,6 +36,7 @@ enum long_only {
 	OPT_CGROUP,
 	OPT_HOST_ROOT,
 	OPT_USER,
+	OPT_NO_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +57,9 @@ static const struct option long_opts[] = {
 	{ "prometheus-flows", no_argument, NULL, OPT_PROMETHEUS_FLOWS },
 	{ "prometheus-pids", no_argument, NULL, OPT_PROMETHEUS_PIDS },
 	{ "prometheus-max-names", required_argument, NULL, OPT_PROMETHEUS_MAX_NAMES },
+	{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
+	/* the exporter toolkit's name for it, so a unit file's flags carry over */
+	{ "web.config.file", required_argument, NULL, OPT_WEB_CONFIG },
 	{ "packets", optional_argument, NULL, OPT_PACKETS },
 	{ "tpacket-version", required_argument, NULL, OPT_TPACKET_VERSION },
 	{ "ring-block-size", required_argument, NULL, OPT_RING_BLOCK_SIZE },
@@ -64,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "host-root", required_argument, NULL, OPT_HOST_ROOT },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -90,6 +97,9 @@ void fa_cli_usage(FILE *f)
 	      "      --prometheus-max-names N  at most N comm, container and service names "
 	      "each\n"
 	      "                        (default 256); later ones are exported as \"(other)\"\n"
+	      "      --web-config FILE  TLS, basic auth and limits of /metrics, in the "
+	      "exporter\n"
+	      "                        toolkit's web config format (also --web.config.file)\n"
 	      "Selection (done in the kernel):\n"
 	      "  -p, --pid PID         only this process (repeatable)\n"
 	      "      --cgroup PATH     only processes in this cgroup v2 or below it (repeatable; "
@@ -127,6 +137,9 @@ void fa_cli_usage(FILE *f)
 	      "      --user NAME       after set-up, run as NAME (its uid, gid and groups), "
 	      "keeping\n"
 	      "                        only CAP_BPF (which every run keeps alone)\n"
+	      "      --no-seccomp      run without the system call filter of the running "
+	      "phase\n"
+	      "                        (to tell whether it is the cause of a failure)\n"
 	      "Other:\n"
 	      "  -v, --verbose         libbpf's own messages\n"
 	      "  -h, --help            this text\n"
@@ -139,13 +152,17 @@ void fa_cli_usage(FILE *f)
 
 static int fail(struct fa_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The reason, escaped whole: it quotes what was typed, which may hold a newline or an
+ * escape sequence, and must stay one line of text. */
 static int fail(struct fa_err *err, const char *fmt, ...)
 {
+	char raw[sizeof(err->msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	fa_escape(err->msg, sizeof(err->msg), raw, strlen(raw));
 	return FA_CLI_ERROR;
 }
 
@@ -181,7 +198,9 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 	cfg->kernel.pids = cfg->pids;
 	cfg->ring = ring_defaults;
 	cfg->prom_max_names = FA_PROM_MAX_NAMES_DEFAULT;
-	optind = 1;
+	/* 0, not 1: glibc then also forgets where it was inside a cluster of short options,
+	 * so a second parse (the tests make many) cannot read the last one's freed argv */
+	optind = 0;
 	opterr = 0;
 
 	while ((c = getopt_long(argc, argv, ":bjp:46s:Rr:vhV", long_opts, NULL)) != -1) {
@@ -286,6 +305,11 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 			cfg->prom_max_names = v;
 			max_names_given = true;
 			break;
+		case OPT_WEB_CONFIG:
+			if (!*optarg)
+				return fail(err, "--web-config needs a path");
+			cfg->web_config = optarg;
+			break;
 		case OPT_PACKETS:
 			cfg->packets = true;
 			cfg->ring.ifname =
@@ -337,6 +361,9 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 				return fail(err, "--user needs a user name");
 			cfg->user = optarg;
 			break;
+		case OPT_NO_SECCOMP:
+			cfg->no_seccomp = true;
+			break;
 		case OPT_HOST_ROOT:
 			if (optarg[0] != '/')
 				return fail(err, "--host-root takes an absolute path, not '%s'",
@@ -387,6 +414,9 @@ enum fa_cli_result fa_cli_parse(int argc, char **argv, struct fa_config *cfg, FI
 		return fail(err, "--prometheus-flows needs --prometheus");
 	if (cfg->prom_pids && !cfg->prom_listen)
 		return fail(err, "--prometheus-pids needs --prometheus");
+	if (cfg->web_config && !cfg->prom_listen)
+		return fail(err, "--web-config configures the --prometheus endpoint: it needs "
+				 "--prometheus");
 	if (max_names_given && (!cfg->prom_listen || cfg->prom_pids))
 		return fail(err, "--prometheus-max-names bounds the series by name: it needs "
 				 "--prometheus, without --prometheus-pids");

@@ -24,12 +24,14 @@ struct fa_config {
 	int cgroup_fds[FA_MAX_CGROUP_FILTERS]; /* kernel.cgroup_fds points here */
 	const char *host_root; /* --host-root: container runtimes' state is under it */
 	const char *user; /* --user: run as this user after set-up */
+	bool no_seccomp; /* --no-seccomp: no system call filter once running */
 	bool probe_backends; /* --probe-backends: say which backends work here, then exit */
 	const char *json_file;
 	const char *prom_listen;
 	bool prom_flows;
 	bool prom_pids; /* --prometheus-pids: per-process series instead of by name */
 	unsigned prom_max_names; /* --prometheus-max-names */
+	const char *web_config; /* --web-config: TLS and auth of the endpoint, read by main.c */
 	bool packets;
 	struct fa_pktring_opts ring;
 	bool verbose;

@@ -2,6 +2,7 @@
 /*
  * One sample, in the steps fa_collector_sample() runs in order:
  *   read_kernel()   loss counters, the overflow rows, the packet ring's 5-tuples
+ *   carry_emit()    the closed rows: what live processes' flows took out of the table
  *   sample_flows()  one pass over the kernel's flow slots, read in place: new flows,
  *                   this interval's deltas, which flows leave, the snapshot's flow rows
  *   sample_rows()   the same for overflow rows and packet 5-tuples (a hash table)
@@ -19,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collector.h"
+#include "sockdiag.h"
 #include "util.h"
 
 /* Under table pressure, flows of live processes idle this many intervals are removed. */
@@ -29,7 +31,8 @@ struct slot_state {
 	__u32 gen; /* the slot's gen while its flow holds it; 0: no flow */
 	__u32 handed_gen; /* its gen when last handed back to the free queue (0: never) */
 	__u32 retired_at; /* the sample that retired it (0: live); read once more, then freed */
-	__u16 exited_for, idle_for;
+	__u16 done_for; /* intervals its process has been gone, or its TCP socket closed */
+	__u16 idle_for;
 	__u64 prev[FA_DIR_MAX][2]; /* bytes and calls per direction at the previous sample */
 	struct fa_counts hprev; /* the health counters at the previous sample */
 };
@@ -82,7 +85,74 @@ struct fa_collector {
 	__u64 stats_prev[FA_STAT_MAX];
 	struct fa_other other[FA_OTHER_MAX]; /* totals of the last sample, sorted */
 	size_t nother;
+	struct fa_indexed carry; /* struct carry: what live processes' flows took out */
 };
+
+/*
+ * What a live process's flows had moved when they left the table (a closed TCP socket,
+ * an idle flow under pressure), per process, cgroup and part, until the process is gone:
+ * each snapshot's closed rows, so its totals stay cumulative. A long-lived server's
+ * table holds its current connections; its totals still hold every one it had.
+ */
+struct carry {
+	struct fa_closed row;
+	__u16 gone_for; /* samples its process has been gone */
+};
+
+static __u64 carry_key_hash(const struct fa_closed *r)
+{
+	const struct {
+		__u64 cgroup_id;
+		__u32 pid, part;
+	} k = { r->proc.cgroup_id, r->proc.pid, r->part };
+
+	return fa_hash(&k, sizeof(k));
+}
+
+static __u64 carry_hash(const void *array, size_t i)
+{
+	return carry_key_hash(&((const struct carry *)array)[i].row);
+}
+
+/* Rebuilds the index of c->carry's first n entries (after some were taken out). */
+static void carry_reindex(struct fa_indexed *t)
+{
+	memset(t->index, 0, (t->mask + 1) * sizeof(*t->index));
+	for (size_t i = 0; i < t->n; i++) {
+		size_t h = carry_hash(t->v, i) & t->mask;
+
+		while (t->index[h])
+			h = (h + 1) & t->mask;
+		t->index[h] = i + 1;
+	}
+}
+
+/* A live process's flow leaves the table after its last read: its totals go on. */
+static int carry_add(struct fa_collector *c, const struct fa_flow *f)
+{
+	struct fa_indexed *t = &c->carry;
+	struct fa_closed key = { .proc = f->proc, .part = fa_part_of(f->tuple.proto) };
+	struct carry *v;
+	size_t h;
+
+	if (t->n == t->cap && fa_indexed_grow(t, sizeof(struct carry), carry_hash))
+		return -ENOMEM;
+	v = t->v;
+	for (h = carry_key_hash(&key) & t->mask; t->index[h]; h = (h + 1) & t->mask) {
+		struct carry *e = &v[t->index[h] - 1];
+
+		if (e->row.proc.pid == key.proc.pid &&
+		    e->row.proc.cgroup_id == key.proc.cgroup_id && e->row.part == key.part) {
+			e->row.proc = f->proc; /* its latest name */
+			fa_counts_add(&e->row.total, &f->total);
+			return 0;
+		}
+	}
+	t->index[h] = ++t->n;
+	v[t->n - 1] = (struct carry){ .row = key };
+	fa_counts_add(&v[t->n - 1].row.total, &f->total);
+	return 0;
+}
 
 static size_t entry_bucket(const struct fa_collector *c, __u8 src, const struct fa_flow_key *k)
 {
@@ -287,10 +357,10 @@ static int read_other(struct fa_collector *c, struct fa_snapshot *snap)
 		cur = k;
 		prev = &cur;
 	}
-	qsort(now, n, sizeof(now[0]), other_cmp);
+	fa_qsort(now, n, sizeof(now[0]), other_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct fa_other *p =
-			bsearch(&now[i], c->other, c->nother, sizeof(now[0]), other_cmp);
+			fa_bsearch(&now[i], c->other, c->nother, sizeof(now[0]), other_cmp);
 
 		if (p)
 			fa_counts_sub(&now[i].delta, &now[i].total, &p->total);
@@ -419,17 +489,25 @@ static void flow_retire(struct fa_collector *c, __u32 idx)
 	c->nflows--;
 }
 
-/* Which flows leave: those of processes gone for a while, idle ones when the table is
- * nearly full. */
+/*
+ * Which flows leave: those of processes gone for a while; those of TCP sockets closed
+ * and still for as long (where the backend tells the state: a long-lived server's
+ * connections would otherwise stay until the table is nearly full, one per connection
+ * it ever had); idle ones when the table is nearly full.
+ */
 static void flow_age(struct fa_collector *c, __u32 idx, struct fa_flow *f, bool moved)
 {
 	struct slot_state *st = &c->slots[idx];
+	bool closed = f->tuple.proto == FA_PROTO_TCP && f->tcp.state == FA_TCP_CLOSE && !moved;
 
 	f->proc.exited = pid_gone(c, f->proc.pid);
-	st->exited_for = f->proc.exited ? st->exited_for + 1 : 0;
+	st->done_for = f->proc.exited || closed ? st->done_for + 1 : 0;
 	st->idle_for = moved ? 0 : st->idle_for + 1;
-	/* the process is gone, so nothing can race the retirement */
-	if (st->exited_for > FA_EXITED_LINGER)
+	/* A gone process moves nothing more. A closed socket rarely does: should its owner
+	 * still read what it had received (from FIN-WAIT-2 a socket is CLOSE while readable),
+	 * a read just before the retirement is caught by the read after it, and a later one
+	 * finds its cached slot retired and makes a new flow: no byte is lost. */
+	if (st->done_for > FA_EXITED_LINGER)
 		flow_retire(c, idx);
 	else if (st->idle_for >= IDLE_EVICT_INTERVALS &&
 		 (__u64)c->nflows * 10 >= (__u64)c->max_flows * 9)
@@ -526,6 +604,10 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 	if (st->retired_at) {
 		f->proc.exited = pid_gone(c, f->proc.pid);
 		if (c->gen > st->retired_at) { /* the read after retirement: shown, then gone */
+			/* a live process's bytes stay in its totals (from the next snapshot
+			 * on: this one has the row); out of memory, the slot waits a sample */
+			if (!f->proc.exited && carry_add(c, f))
+				return true;
 			slot_hand_back(c, idx, gen_load(s));
 			st->gen = 0;
 		}
@@ -533,6 +615,38 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 		flow_age(c, idx, f, moved);
 	}
 	return true;
+}
+
+/*
+ * snap->closed: what live processes' flows took out of the table, before this sample's
+ * flows add to it. A process gone for as long as its flows linger takes its own along.
+ */
+static int carry_emit(struct fa_collector *c, struct fa_snapshot *snap)
+{
+	struct fa_indexed *t = &c->carry;
+	struct carry *v = t->v;
+	size_t k = 0;
+
+	if (!t->n)
+		return 0;
+	snap->closed = malloc(t->n * sizeof(*snap->closed));
+	if (!snap->closed)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		struct carry e = v[i];
+
+		e.gone_for = pid_gone(c, e.row.proc.pid) ? e.gone_for + 1 : 0;
+		if (e.gone_for > FA_EXITED_LINGER + 1)
+			continue;
+		e.row.proc.exited = e.gone_for > 0;
+		snap->closed[snap->nclosed++] = e.row;
+		v[k++] = e;
+	}
+	if (k != t->n) {
+		t->n = k;
+		carry_reindex(t);
+	}
+	return 0;
 }
 
 static int sample_flows(struct fa_collector *c, struct fa_snapshot *snap)
@@ -759,7 +873,7 @@ static int cgroup_info_cmp(const void *a, const void *b)
 /* snap->cgroups: every cgroup id of a row, once, with its path and name. */
 static int name_cgroups(struct fa_collector *c, struct fa_snapshot *snap)
 {
-	size_t rows = snap->nflows + snap->noverflow, cap = 64, n = 0, k = 0;
+	size_t rows = snap->nflows + snap->noverflow + snap->nclosed, cap = 64, n = 0, k = 0;
 
 	while (cap < 2 * rows)
 		cap *= 2;
@@ -778,6 +892,9 @@ static int name_cgroups(struct fa_collector *c, struct fa_snapshot *snap)
 	for (size_t i = 0; i < snap->noverflow; i++)
 		if (snap->overflow[i].proc.cgroup_id)
 			idset_add(c, snap->overflow[i].proc.cgroup_id, &n);
+	for (size_t i = 0; i < snap->nclosed; i++)
+		if (snap->closed[i].proc.cgroup_id)
+			idset_add(c, snap->closed[i].proc.cgroup_id, &n);
 	if (!n)
 		return 0;
 	snap->cgroups = malloc(n * sizeof(*snap->cgroups));
@@ -787,7 +904,7 @@ static int name_cgroups(struct fa_collector *c, struct fa_snapshot *snap)
 		if (c->idset[i])
 			fa_cgroups_resolve(c->cgroups, c->idset[i], &snap->cgroups[k++]);
 	snap->ncgroups = k;
-	qsort(snap->cgroups, k, sizeof(*snap->cgroups), cgroup_info_cmp);
+	fa_qsort(snap->cgroups, k, sizeof(*snap->cgroups), cgroup_info_cmp);
 	return 0;
 }
 
@@ -812,6 +929,8 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	err = read_kernel(c, snap->drops);
 	if (!err)
 		err = read_other(c, snap);
+	if (!err)
+		err = carry_emit(c, snap);
 	if (!err)
 		err = sample_flows(c, snap);
 	if (!err) {
@@ -871,5 +990,7 @@ void fa_collector_free(struct fa_collector *c)
 	free(c->pids.gone);
 	fa_cgroups_free(c->cgroups);
 	free(c->idset);
+	free(c->carry.v);
+	free(c->carry.index);
 	free(c);
 }

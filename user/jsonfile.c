@@ -11,6 +11,13 @@
  * writer streams the JSON into the temporary file as it generates it, so the text is never
  * whole in memory. If the writer falls behind, the newest snapshot replaces the one still
  * waiting: the file skips versions, the intervals never wait for the disk.
+ *
+ * A write that fails (the directory removed, the disk full) leaves PATH as it was, the
+ * last complete snapshot, and no temporary file behind; every interval tries again, by
+ * name, so a directory made again is written to again. Each file lists every flow
+ * flowacct tracks with its totals, so the first file after a failure lacks nothing.
+ * The directory is not made again: what removed it may not want it back, and a root
+ * process making directories at a path others can write to is a way in.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +36,8 @@
 struct jsonfile_output {
 	struct fa_output base;
 	char *path;
+	char *dir;
 	char *tmpl; /* "<dir>/.<name>.XXXXXX": hidden, so globs over the directory skip it */
-	int dirfd; /* to make the rename itself durable */
 	mode_t mode;
 	pthread_t writer;
 	bool writer_started;
@@ -39,7 +46,9 @@ struct jsonfile_output {
 	pthread_cond_t wake;
 	struct fa_snapshot pending; /* the newest snapshot not yet written */
 	bool have_pending, stop;
-	int write_err; /* the last failed write's -errno, until emit reports it */
+	int write_err; /* the last finished write's result: 0 or -errno */
+	char write_why[256]; /* what failed, when write_err */
+	char why[256]; /* emit's copy of write_why, for base.why */
 };
 
 /* The text of a snapshot, streamed into f: the object, its newline, flushed and synced.
@@ -59,17 +68,20 @@ static int jsonfile_fill(FILE *f, const struct fa_snapshot *snap)
 	return err;
 }
 
-static int jsonfile_write(struct jsonfile_output *j, const struct fa_snapshot *snap)
+/* On failure, says in why (the writer's own buffer) which step failed. */
+static int jsonfile_write(struct jsonfile_output *j, const struct fa_snapshot *snap, char *why,
+			  size_t whylen)
 {
 	char *tmp = strdup(j->tmpl);
 	FILE *f = NULL;
-	int fd, err;
+	int fd, dirfd, err;
 
 	if (!tmp)
 		return -ENOMEM;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
+		snprintf(why, whylen, "cannot create a file in %s: %s", j->dir, strerror(-err));
 		free(tmp);
 		return err;
 	}
@@ -87,14 +99,23 @@ static int jsonfile_write(struct jsonfile_output *j, const struct fa_snapshot *s
 	} else {
 		close(fd);
 	}
-	if (!err && rename(tmp, j->path))
+	if (err)
+		snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(-err));
+	if (!err && rename(tmp, j->path)) {
 		err = -errno;
+		snprintf(why, whylen, "cannot rename %s to %s: %s", tmp, j->path, strerror(-err));
+	}
 	if (err) {
 		unlink(tmp);
 	} else {
-		/* best effort: some file systems cannot sync a directory, and the data is safe
-		 * anyway */
-		fsync(j->dirfd);
+		/* the rename made durable; opened each time, as the directory may have been
+		 * made again since the last write. Best effort: some file systems cannot sync
+		 * a directory, and the data is safe anyway */
+		dirfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd >= 0) {
+			fsync(dirfd);
+			close(dirfd);
+		}
 	}
 	free(tmp);
 	return err;
@@ -107,6 +128,7 @@ static void *jsonfile_writer(void *arg)
 	pthread_mutex_lock(&j->lock);
 	for (;;) {
 		struct fa_snapshot snap;
+		char why[sizeof(j->write_why)];
 		int err;
 
 		while (!j->have_pending && !j->stop)
@@ -117,12 +139,13 @@ static void *jsonfile_writer(void *arg)
 		j->have_pending = false;
 		pthread_mutex_unlock(&j->lock);
 
-		err = jsonfile_write(j, &snap);
+		err = jsonfile_write(j, &snap, why, sizeof(why));
 		fa_snapshot_free(&snap);
 
 		pthread_mutex_lock(&j->lock);
+		j->write_err = err;
 		if (err)
-			j->write_err = err;
+			memcpy(j->write_why, why, sizeof(why));
 	}
 	pthread_mutex_unlock(&j->lock);
 	return NULL;
@@ -141,9 +164,13 @@ static int jsonfile_emit(struct fa_output *out, const struct fa_snapshot *snap)
 		fa_snapshot_free(&j->pending); /* never written: the writer is behind */
 	j->pending = copy;
 	j->have_pending = true;
-	/* a write failure surfaces one interval late, but it surfaces */
+	/* the last finished write's result, until another one finishes: a failure (and its
+	 * end) surfaces an interval late, and stays while the writer is behind, so that a
+	 * streak of failures is one streak */
 	err = j->write_err;
-	j->write_err = 0;
+	if (err)
+		memcpy(j->why, j->write_why, sizeof(j->why));
+	j->base.why = err ? j->why : NULL;
 	pthread_cond_signal(&j->wake);
 	pthread_mutex_unlock(&j->lock);
 	return err;
@@ -162,16 +189,15 @@ static void jsonfile_close(struct fa_output *out)
 		pthread_cond_signal(&j->wake);
 		pthread_mutex_unlock(&j->lock);
 		pthread_join(j->writer, NULL);
-		if (j->write_err)
-			fa_log("--json-file %s: %s", j->path, strerror(-j->write_err));
+		if (j->write_err) /* the last interval's file, which no emit reports */
+			fa_log("json-file output failed at exit: %s", j->write_why);
 	}
 	if (j->have_pending)
 		fa_snapshot_free(&j->pending);
 	pthread_cond_destroy(&j->wake);
 	pthread_mutex_destroy(&j->lock);
-	if (j->dirfd >= 0)
-		close(j->dirfd);
 	free(j->path);
+	free(j->dir);
 	free(j->tmpl);
 	free(j);
 }
@@ -190,7 +216,6 @@ static struct fa_output *jsonfile_open(const char *path, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	j->dirfd = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->wake, NULL);
 	j->base.name = "json-file";
@@ -211,15 +236,16 @@ static struct fa_output *jsonfile_open(const char *path, char *err, size_t errle
 	}
 	dir = dirname(dcopy);
 	base = basename(bcopy);
-	if (asprintf(&j->tmpl, "%s/.%s.XXXXXX", dir, base) < 0) {
+	j->dir = strdup(dir);
+	if (!j->dir || asprintf(&j->tmpl, "%s/.%s.XXXXXX", dir, base) < 0) {
 		j->tmpl = NULL;
 		e = ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (j->dirfd < 0) {
-		e = errno;
+	errno = 0;
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		e = errno ? errno : ENOTDIR;
 		snprintf(err, errlen, "%s: %s", dir, strerror(e));
 		goto fail;
 	}
@@ -228,7 +254,7 @@ static struct fa_output *jsonfile_open(const char *path, char *err, size_t errle
 		snprintf(err, errlen, "is a directory");
 		goto fail;
 	}
-	if (faccessat(j->dirfd, ".", W_OK, AT_EACCESS)) {
+	if (faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS)) {
 		e = errno;
 		snprintf(err, errlen, "cannot create files in %s: %s", dir, strerror(e));
 		goto fail;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,8 +28,10 @@
 #include "log.h"
 #include "output.h"
 #include "privs.h"
+#include "sandbox.h"
 #include "tui.h"
 #include "util.h"
+#include "webconfig.h"
 
 #define MAX_OUTPUTS 4
 
@@ -69,6 +72,12 @@ struct app {
 	bool failing[MAX_OUTPUTS];
 	int noutputs;
 	bool reader_gone; /* stdout's reader went away (| head): the run ends, quietly */
+	struct fa_webconfig web; /* --web-config, read before set-up, until the endpoint runs */
+	/* -p: a pidfd per watched process, readable once it has exited, then closed (-1).
+	 * The run ends when every one has: the kernel filters by number, which the next
+	 * process to get it would inherit. */
+	int pidfds[FA_MAX_PIDS];
+	int pids_alive; /* 0: not watching (no -p, or a PID that cannot be watched) */
 };
 
 static void audit_say_mismatches(const struct fa_audit_result *r)
@@ -146,7 +155,10 @@ static int app_tick(struct app *app, bool final)
 			err = e;
 		} else if (e && !app->failing[i]) {
 			fa_log("%s output failed: %s (counting goes on; will retry every interval)",
-			       app->outputs[i]->name, strerror(-e));
+			       app->outputs[i]->name,
+			       app->outputs[i]->why ? app->outputs[i]->why : strerror(-e));
+		} else if (!e && app->failing[i]) {
+			fa_log("%s output works again", app->outputs[i]->name);
 		}
 		app->failing[i] = e != 0;
 	}
@@ -197,11 +209,14 @@ static int app_open_outputs(struct app *app)
 						   .pids = cfg->prom_pids,
 						   .max_names = cfg->prom_max_names };
 
-		if (fa_prom_open(cfg->prom_listen, &prom, &o, &why)) {
+		if (fa_prom_open(cfg->prom_listen, &prom, cfg->web_config ? &app->web : NULL, &o,
+				 &why)) {
 			fa_log("--prometheus %s: %s", cfg->prom_listen, why.msg);
 			return -EINVAL;
 		}
 		app->outputs[app->noutputs++] = o;
+		/* GnuTLS keeps its own copy: the key's text leaves flowacct's memory */
+		fa_webconfig_free(&app->web);
 	}
 	return 0;
 }
@@ -211,7 +226,8 @@ static int app_run(struct app *app)
 	double interval = app->cfg.interval_s, next = fa_mono_now() + interval;
 	long done = 0;
 	sigset_t block, orig;
-	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	struct pollfd pfd[1 + FA_MAX_PIDS]; /* the live view's keys, then the -p pidfds */
+	int npfd = 1 + (app->pids_alive ? app->cfg.kernel.npids : 0);
 	int err = 0;
 
 	/* signals arrive only inside ppoll(), so none is missed between check and wait */
@@ -221,8 +237,10 @@ static int app_run(struct app *app)
 	sigprocmask(SIG_BLOCK, &block, &orig);
 	sigdelset(&orig, SIGINT);
 	sigdelset(&orig, SIGTERM);
+	for (int i = 0; i < npfd; i++)
+		pfd[i] = (struct pollfd){ .fd = i ? app->pidfds[i - 1] : -1, .events = POLLIN };
 	if (app->tui)
-		pfd.fd = fa_tui_fd(app->tui);
+		pfd[0].fd = fa_tui_fd(app->tui);
 
 	while (!exiting) {
 		double left = next - fa_mono_now();
@@ -242,7 +260,20 @@ static int app_run(struct app *app)
 		}
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
-		if (ppoll(&pfd, pfd.fd >= 0, &ts, &orig) > 0 && app->tui) {
+		if (ppoll(pfd, npfd, &ts, &orig) <= 0)
+			continue;
+		for (int i = 1; i < npfd; i++) {
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			close(pfd[i].fd);
+			app->pidfds[i - 1] = pfd[i].fd = -1;
+			if (!--app->pids_alive) {
+				/* their last bytes are counted: the final interval has them */
+				fa_log("every process given with -p has exited");
+				exiting = 1;
+			}
+		}
+		if (pfd[0].revents && app->tui) {
 			switch (fa_tui_input(app->tui)) {
 			case FA_TUI_QUIT:
 				exiting = 1;
@@ -300,6 +331,25 @@ static bool open_cgroups(struct fa_config *cfg)
 	}
 	cfg->kernel.cgroup_fds = cfg->cgroup_fds;
 	cfg->kernel.ncgroup_fds = cfg->ncgroups;
+	return false;
+}
+
+/* --web-config: the file, and the certificate and key it names, read and checked now,
+ * while flowacct can still read what only root may (the drop comes after loading). */
+static bool load_web_config(const char *path, struct fa_webconfig *web)
+{
+	struct fa_err why = {};
+	char esc[512];
+
+	if (fa_webconfig_load(path, web, &why))
+		goto fail;
+	if (fa_prom_web_check(web, &why)) {
+		fa_webconfig_free(web);
+		goto fail;
+	}
+	return true;
+fail:
+	fa_log("--web-config %s: %s", fa_escape(esc, sizeof(esc), path, strlen(path)), why.msg);
 	return false;
 }
 
@@ -370,12 +420,19 @@ int main(int argc, char **argv)
 		       strerror(errno ? errno : ENOTDIR));
 		return FA_EXIT_USAGE;
 	}
+	if (app.cfg.web_config && !load_web_config(app.cfg.web_config, &app.web))
+		return FA_EXIT_USAGE;
 	for (int i = 0; i < app.cfg.kernel.npids; i++) {
-		if (kill(app.cfg.pids[i], 0) && errno == ESRCH) {
+		app.pidfds[i] = pidfd_open(app.cfg.pids[i], 0);
+		if (app.pidfds[i] < 0 && errno == ESRCH) {
 			fa_log("no process with PID %u", app.cfg.pids[i]);
 			return FA_EXIT_USAGE;
 		}
+		/* a thread's id (EINVAL), or a kernel before 5.3: filtered, but not watched */
+		app.pids_alive += app.pidfds[i] >= 0;
 	}
+	if (app.pids_alive < app.cfg.kernel.npids)
+		app.pids_alive = 0;
 
 	if (app.cfg.kernel.audit && fa_audit_probe(&why)) {
 		fa_log("%s", why.msg);
@@ -415,6 +472,20 @@ int main(int argc, char **argv)
 		fa_log("dropping CAP_NET_BIND_SERVICE failed (%s)", strerror(errno));
 		goto cleanup;
 	}
+	/* From here on flowacct only reads maps and files and writes its outputs: the
+	 * filter lets it do no more. */
+	if (!app.cfg.no_seccomp &&
+	    fa_sandbox_apply(
+		    &(struct fa_sandbox_needs){ .tui = app.tui != NULL,
+						.prometheus = app.cfg.prom_listen,
+						.json_file = app.cfg.json_file,
+						.packets = app.cfg.packets,
+						.audit = app.cfg.kernel.audit,
+						.strict = getenv("FLOWACCT_SECCOMP_STRICT") },
+		    &why)) {
+		fa_log("%s", why.msg);
+		goto cleanup;
+	}
 	rc = app_run(&app) && !app.reader_gone ? FA_EXIT_FAILURE : FA_EXIT_OK;
 
 cleanup:
@@ -432,5 +503,6 @@ cleanup:
 	if (app.ring)
 		fa_pktring_stop(app.ring);
 	fa_backend_close(&app.bpf);
+	fa_webconfig_free(&app.web);
 	return rc;
 }

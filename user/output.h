@@ -13,6 +13,9 @@ struct fa_output {
 	/* Called once per interval, from the collector's thread; must not block on clients. */
 	int (*emit)(struct fa_output *out, const struct fa_snapshot *snap);
 	void (*close)(struct fa_output *out); /* frees out */
+	/* After an emit that failed: what failed, when the output knows more than the errno
+	 * (which file, which step); else NULL. */
+	const char *why;
 };
 
 typedef int fa_output_emit_fn(struct fa_output *out, const struct fa_snapshot *snap);
@@ -36,8 +39,15 @@ struct fa_err;
 
 /* --json-file PATH: the latest snapshot replaces PATH atomically. 0 or -errno, with err. */
 int fa_jsonfile_open(const char *path, struct fa_output **out, struct fa_err *err);
-/* --prometheus [ADDR:]PORT: /metrics over HTTP (prom_http.c). 0 or -errno, with err. */
-int fa_prom_open(const char *listen, const struct fa_prom_opts *opts, struct fa_output **out,
-		 struct fa_err *err);
+struct fa_webconfig;
+
+/* --prometheus [ADDR:]PORT: /metrics over HTTP (prom_http.c); with web (--web-config,
+ * may be NULL), TLS, basic auth and the rest of it, from memory. 0 or -errno, with err. */
+int fa_prom_open(const char *listen, const struct fa_prom_opts *opts,
+		 const struct fa_webconfig *web, struct fa_output **out, struct fa_err *err);
+/* Does web's TLS part load in GnuTLS (the key matches the certificate, the CA parses,
+ * the versions exist)? Before anything is loaded, so a bad file is a usage error. 0, or
+ * -errno with err. */
+int fa_prom_web_check(const struct fa_webconfig *web, struct fa_err *err);
 
 #endif /* FA_OUTPUT_H */

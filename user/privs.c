@@ -34,10 +34,11 @@ int fa_user_lookup(const char *name, struct fa_user *u, struct fa_err *why)
 
 int fa_privs_drop(const struct fa_user *u, unsigned long long keep, struct fa_err *why)
 {
-	/* the bounding set first: dropping from it needs CAP_SETPCAP, which goes below */
+	/* the bounding set first: dropping from it needs CAP_SETPCAP, which goes below. It
+	 * keeps CAP_BPF alone: what else keep holds is for the rest of set-up, and leaves
+	 * the permitted set before the running phase */
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
-		    errno != EPERM)
+		if (cap != CAP_BPF && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EPERM)
 			return fa_err_set(why, -errno, "dropping capability %d failed (%s)", cap,
 					  strerror(errno));
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);

@@ -30,10 +30,9 @@ int fa_user_lookup(const char *name, struct fa_user *u, struct fa_err *why);
 
 /*
  * Keeps only the capabilities in keep (a mask of 1ULL << CAP_*; CAP_BPF at least, for
- * the maps), in the bounding set too; switches to u if set (its groups, gid, uid); sets
- * no_new_privs. Capabilities are per thread: threads started after it inherit the
- * result, and fa_thread_start()'s threads drop every capability they start with. 0, or
- * -errno with why.
+ * the maps), and CAP_BPF alone in the bounding set; switches to u if set (its groups, gid, uid);
+ * sets no_new_privs. Capabilities are per thread: threads started after it inherit the result, and
+ * fa_thread_start()'s threads drop every capability they start with. 0, or -errno with why.
  */
 int fa_privs_drop(const struct fa_user *u, unsigned long long keep, struct fa_err *why);
 

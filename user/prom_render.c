@@ -217,7 +217,7 @@ static void set_finish(struct series_set *s)
 {
 	size_t n = 0;
 
-	qsort(s->v, s->n, sizeof(*s->v), cmp_series);
+	fa_qsort(s->v, s->n, sizeof(*s->v), cmp_series);
 	for (size_t i = 0; i < s->n; i++) {
 		if (n && !strcmp(s->v[n - 1].labels, s->v[i].labels)) {
 			fa_counts_add(&s->v[n - 1].delta, &s->v[i].delta);
@@ -384,7 +384,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static bool name_admitted(const struct name_bound *b, const char *v)
 {
-	return !*v || bsearch(&v, b->admitted, b->nadmitted, sizeof(*b->admitted), cmp_str);
+	return !*v || fa_bsearch(&v, b->admitted, b->nadmitted, sizeof(*b->admitted), cmp_str);
 }
 
 /*
@@ -406,7 +406,7 @@ static int names_admit(struct name_bound *b, struct proc_row *rows, size_t n, in
 		if (!name_admitted(b, rows[i].v[l]))
 			fresh[nfresh++] = rows[i].v[l];
 	}
-	qsort(fresh, nfresh, sizeof(*fresh), cmp_str);
+	fa_qsort(fresh, nfresh, sizeof(*fresh), cmp_str);
 	for (size_t i = 0; i < nfresh; i++) {
 		if (!u || strcmp(fresh[u - 1], fresh[i]))
 			fresh[u++] = fresh[i];
@@ -430,16 +430,16 @@ static int names_admit(struct name_bound *b, struct proc_row *rows, size_t n, in
 			break;
 		b->nadmitted++;
 	}
-	qsort(a, b->nadmitted, sizeof(*a), cmp_str);
+	fa_qsort(a, b->nadmitted, sizeof(*a), cmp_str);
 	if (b->nadmitted != before + nadmit)
 		goto out; /* a strdup failed */
 	for (size_t i = nadmit, n0 = b->nfolded; i < nfresh && b->nfolded < FOLDED_MAX; i++) {
 		__u64 h = fa_hash(fresh[i], strlen(fresh[i]));
 
-		if (!bsearch(&h, fp, n0, sizeof(h), cmp_u64))
+		if (!fa_bsearch(&h, fp, n0, sizeof(h), cmp_u64))
 			fp[b->nfolded++] = h;
 	}
-	qsort(fp, b->nfolded, sizeof(*fp), cmp_u64);
+	fa_qsort(fp, b->nfolded, sizeof(*fp), cmp_u64);
 	u = 0;
 	for (size_t i = 0; i < b->nfolded; i++) {
 		if (!u || fp[u - 1] != fp[i])
@@ -465,7 +465,7 @@ static int rtt_add(struct hist_set *hs, const char *labels, const struct rtt_obs
 {
 	struct hist key = { .labels = (char *)labels }, *h, *v;
 
-	h = bsearch(&key, hs->v, hs->n, sizeof(*hs->v), cmp_hist);
+	h = fa_bsearch(&key, hs->v, hs->n, sizeof(*hs->v), cmp_hist);
 	if (!h) {
 		for (size_t i = 0; i < hs->n && !h; i++) /* added this render, not yet sorted */
 			if (!strcmp(hs->v[i].labels, labels))
@@ -507,7 +507,7 @@ static void rtt_finish(struct hist_set *hs, bool pids)
 	}
 	hs->n = k;
 	if (k)
-		qsort(hs->v, k, sizeof(*hs->v), cmp_hist);
+		fa_qsort(hs->v, k, sizeof(*hs->v), cmp_hist);
 }
 
 static void put_rtt(FILE *f, const struct fa_prom_state *st)
@@ -665,7 +665,7 @@ static int set_carry(struct series_set *cur, const struct series_set *prev)
 	for (size_t j = 0; j < prev->n; j++) {
 		struct series key = { .labels = prev->v[j].labels }, *s;
 
-		if (bsearch(&key, cur->v, n0, sizeof(*cur->v), cmp_series))
+		if (fa_bsearch(&key, cur->v, n0, sizeof(*cur->v), cmp_series))
 			continue;
 		s = &cur->v[cur->n];
 		memset(s, 0, sizeof(*s));
@@ -675,7 +675,7 @@ static int set_carry(struct series_set *cur, const struct series_set *prev)
 			return -ENOMEM;
 		cur->n++;
 	}
-	qsort(cur->v, cur->n, sizeof(*cur->v), cmp_series);
+	fa_qsort(cur->v, cur->n, sizeof(*cur->v), cmp_series);
 	return 0;
 }
 

@@ -90,13 +90,19 @@ int fa_snapshot_aggregate(struct fa_snapshot *snap)
 		if (!proc_add(&ps, &o->proc, FA_PART_OVERFLOW, &o->delta, &o->total))
 			err = -ENOMEM;
 	}
+	for (size_t i = 0; i < snap->nclosed && !err; i++) {
+		const struct fa_closed *c = &snap->closed[i];
+		const struct fa_counts none = {};
+
+		if (!proc_add(&ps, &c->proc, c->part, &none, &c->total))
+			err = -ENOMEM;
+	}
 	free(ps.index);
 	if (err) {
 		free(ps.v);
 		return err;
 	}
-	if (ps.n)
-		qsort(ps.v, ps.n, sizeof(struct fa_proc), cmp_pid);
+	fa_qsort(ps.v, ps.n, sizeof(struct fa_proc), cmp_pid);
 	free(snap->procs);
 	snap->procs = ps.v ? ps.v : calloc(1, sizeof(struct fa_proc));
 	snap->nprocs = ps.n;
@@ -109,6 +115,9 @@ void fa_snapshot_free(struct fa_snapshot *snap)
 		return;
 	free(snap->flows);
 	free(snap->overflow);
+	free(snap->closed);
+	snap->closed = NULL;
+	snap->nclosed = 0;
 	free(snap->procs);
 	free(snap->unmatched);
 	free(snap->other);
@@ -142,6 +151,7 @@ int fa_snapshot_copy(struct fa_snapshot *dst, const struct fa_snapshot *src)
 	if (dup_array((void **)&dst->flows, src->flows, src->nflows, sizeof(*src->flows)) |
 	    dup_array((void **)&dst->overflow, src->overflow, src->noverflow,
 		      sizeof(*src->overflow)) |
+	    dup_array((void **)&dst->closed, src->closed, src->nclosed, sizeof(*src->closed)) |
 	    dup_array((void **)&dst->procs, src->procs, src->nprocs, sizeof(*src->procs)) |
 	    dup_array((void **)&dst->unmatched, src->unmatched, src->nunmatched,
 		      sizeof(*src->unmatched)) |
@@ -162,9 +172,7 @@ static int cgroup_cmp(const void *key, const void *elem)
 
 const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, __u64 id)
 {
-	return snap->ncgroups ? bsearch(&id, snap->cgroups, snap->ncgroups, sizeof(*snap->cgroups),
-					cgroup_cmp)
-			      : NULL;
+	return fa_bsearch(&id, snap->cgroups, snap->ncgroups, sizeof(*snap->cgroups), cgroup_cmp);
 }
 
 const char *fa_cgroup_workload(const struct fa_cgroup_info *ci)

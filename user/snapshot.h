@@ -59,7 +59,7 @@ enum fa_part {
 	FA_PART_MAX,
 };
 
-/* A process: its flows and overflow row added up. */
+/* A process: its flows, overflow row and closed flows added up. */
 struct fa_proc {
 	struct fa_ident proc; /* exited only once every row of it has */
 	__u32 nflows;
@@ -68,6 +68,18 @@ struct fa_proc {
 		bool present; /* it has rows of this part */
 		struct fa_counts delta, total;
 	} part[FA_PART_MAX];
+};
+
+/*
+ * A live process's bytes on flows that have left the table (their TCP socket closed, or
+ * idle under table pressure), by cgroup and part: totals only, so that the process's and
+ * its group's totals stay cumulative while the table holds only what is current.
+ * Outputs that carry what leaves themselves (Prometheus) do not read them.
+ */
+struct fa_closed {
+	struct fa_ident proc;
+	enum fa_part part;
+	struct fa_counts total;
 };
 
 /* --packets: the packets of a 5-tuple that no process's flow has. */
@@ -102,6 +114,8 @@ struct fa_snapshot {
 	size_t nflows;
 	struct fa_overflow *overflow;
 	size_t noverflow;
+	struct fa_closed *closed;
+	size_t nclosed;
 	struct fa_proc *procs; /* sorted by pid */
 	size_t nprocs;
 	struct fa_unmatched *unmatched;
@@ -126,7 +140,8 @@ const char *fa_tcp_state_name(__u8 state);
  * "" if neither. */
 const char *fa_cgroup_workload(const struct fa_cgroup_info *ci);
 
-/* Fills snap->procs from snap->flows and snap->overflow: the one per-process sum. 0, -ENOMEM. */
+/* Fills snap->procs from snap->flows, snap->overflow and snap->closed: the one
+ * per-process sum. 0, -ENOMEM. */
 int fa_snapshot_aggregate(struct fa_snapshot *snap);
 /* The part a flow's protocol belongs to. */
 enum fa_part fa_part_of(__u8 proto);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include "format.h"
@@ -20,6 +21,10 @@
 #include "log.h"
 #include "tui_layout.h"
 #include "util.h"
+
+/* <term.h>'s, which cannot be included: its capability macros (columns, lines, ...)
+ * would rename this file's identifiers */
+int tputs(const char *str, int affcnt, int (*putc)(int));
 
 #define HEADER_LINES   5 /* three of header, the status or prompt line, the column titles */
 #define FILTER_LEN     128
@@ -59,28 +64,62 @@ struct fa_tui {
 /*
  * Signal state is process-wide, so it lives here rather than in struct fa_tui: the crash
  * handler must find the terminal without any pointer, and there is only one terminal.
+ * SIGSYS is the seccomp filter's: its handler names the call, then hands over to this one.
  */
-static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL };
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGABRT, SIGILL, SIGSYS };
 static struct sigaction saved_crash[ARRAY_SIZE(crash_signals)];
 static struct sigaction saved_winch;
 static volatile sig_atomic_t tui_active;
 static int winch_fd = -1;
+
+/*
+ * What endwin() would do, made ready before the view starts, because a crash handler may
+ * only make async-signal-safe calls (write, tcsetattr): the bytes that leave the alternate
+ * screen, show the cursor and reset attributes, and the terminal's modes as they were.
+ * CAN first: it ends an escape sequence the crash may have cut in half.
+ */
+static char crash_reset[256] = "\030";
+static size_t crash_reset_len = 1;
+static struct termios crash_termios;
+static int crash_fd = -1;
+
+static int crash_reset_putc(int c)
+{
+	if (crash_reset_len < sizeof(crash_reset))
+		crash_reset[crash_reset_len++] = (char)c;
+	return c;
+}
+
+/* After newterm(): the capabilities are the screen's. */
+static void crash_reset_prepare(void)
+{
+	static const char *const caps[] = { "sgr0", "cnorm", "rmkx", "rmcup" };
+
+	crash_reset_len = 1;
+	for (size_t i = 0; i < ARRAY_SIZE(caps); i++) {
+		const char *s = tigetstr(caps[i]);
+
+		if (s && s != (char *)-1)
+			tputs(s, 1, crash_reset_putc);
+	}
+}
 
 /* Interval steps for `+` and `-`, as top's delay: fine near a second, coarse beyond. */
 static const double interval_steps[] = { 0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300 };
 
 static void crash_handler(int sig)
 {
-	/*
-	 * endwin() is not async-signal-safe, but the process is dying anyway, and a terminal
-	 * left without echo and in the alternate screen is worse than the small risk.
-	 */
-	if (tui_active) {
+	if (tui_active && crash_fd >= 0) {
 		tui_active = 0;
-		endwin();
+		if (write(crash_fd, crash_reset, crash_reset_len) < 0) {
+			/* the terminal is gone: nothing to restore */
+		}
+		tcsetattr(crash_fd, TCSANOW, &crash_termios);
 	}
+	/* the default action once the handler returns: the signal is blocked until then, and
+	 * a fault happens again at the same instruction (a core dump, if enabled) */
 	signal(sig, SIG_DFL);
-	raise(sig); /* delivered with the default action (core dump) once the handler returns */
+	raise(sig);
 }
 
 /*
@@ -123,8 +162,14 @@ static void signals_restore(void)
 	tui_active = 0;
 	sigaction(SIGWINCH, &saved_winch, NULL);
 	winch_fd = -1;
-	for (size_t i = 0; i < ARRAY_SIZE(crash_signals); i++)
-		sigaction(crash_signals[i], &saved_crash[i], NULL);
+	/* only where the handler is still ours: the seccomp filter's SIGSYS handler, set
+	 * after the view started, stays */
+	for (size_t i = 0; i < ARRAY_SIZE(crash_signals); i++) {
+		struct sigaction cur;
+
+		if (!sigaction(crash_signals[i], NULL, &cur) && cur.sa_handler == crash_handler)
+			sigaction(crash_signals[i], &saved_crash[i], NULL);
+	}
 }
 
 static const char *user_lookup(struct fa_tui *t, __u32 uid)
@@ -675,6 +720,9 @@ int fa_tui_open(const struct fa_tui_opts *opts, struct fa_tui **out, struct fa_e
 		fa_err_set(why, err, "cannot set up terminal input: %s", strerror(-err));
 		goto fail;
 	}
+	/* the modes as the shell left them: newterm() already changes some (onlcr); ncurses
+	 * sets those of its output's terminal */
+	crash_fd = tcgetattr(STDOUT_FILENO, &crash_termios) ? -1 : STDOUT_FILENO;
 	t->screen = newterm(NULL, stdout, in);
 	if (!t->screen) {
 		err = fa_err_set(why, -EINVAL, "cannot use terminal type '%s' (TERM): try -b",
@@ -682,6 +730,7 @@ int fa_tui_open(const struct fa_tui_opts *opts, struct fa_tui **out, struct fa_e
 		goto fail;
 	}
 	set_term(t->screen);
+	crash_reset_prepare();
 	/* a terminal that cannot place the cursor (TERM=dumb) would get a stream of garbage */
 	if (!tigetstr("cup") || tigetstr("cup") == (char *)-1) {
 		err = fa_err_set(why, -EINVAL, "terminal type '%s' cannot move the cursor: use -b",

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,16 @@
 
 int fa_with_signals_blocked(int (*fn)(void *arg), void *arg)
 {
+	/* but those a thread's own fault raises: blocked, the kernel would kill with the
+	 * default action, past the handlers that restore the terminal or name the system
+	 * call the seccomp filter stopped */
+	static const int faults[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
 	sigset_t all, orig;
 	int ret;
 
 	sigfillset(&all);
+	for (size_t i = 0; i < ARRAY_SIZE(faults); i++)
+		sigdelset(&all, faults[i]);
 	pthread_sigmask(SIG_BLOCK, &all, &orig);
 	ret = fn(arg);
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);
@@ -56,38 +63,49 @@ struct thread_start {
 	pthread_t *thread;
 	void *(*fn)(void *);
 	void *arg;
+	sem_t dropped; /* posted once the new thread holds no capability */
+	int err;
 };
 
 /* flowacct's threads (JSON file writer, packet ring reader) need no capability: they
  * give up whatever the thread that started them had (capabilities are per thread). */
 static void *thread_main(void *p)
 {
-	struct thread_start s = *(struct thread_start *)p;
+	struct thread_start *s = p;
+	void *(*fn)(void *) = s->fn;
+	void *arg = s->arg;
+	int err = fa_caps_keep(0);
 
-	free(p);
-	fa_caps_keep(0);
-	return s.fn(s.arg);
+	s->err = err;
+	sem_post(&s->dropped); /* s is gone from here on */
+	return err ? NULL : fn(arg);
 }
 
 static int thread_create(void *p)
 {
 	struct thread_start *s = p;
-	int err = -pthread_create(s->thread, NULL, thread_main, s);
 
-	if (err)
-		free(s);
-	return err;
+	return -pthread_create(s->thread, NULL, thread_main, s);
 }
 
+/* Returns once the thread has dropped its capabilities: the seccomp filter installed
+ * after set-up refuses capset(), and must not meet a thread still starting. */
 int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), void *arg)
 {
-	struct thread_start *s = malloc(sizeof(*s));
+	struct thread_start s = { .thread = thread, .fn = fn, .arg = arg };
 	int err;
 
-	if (!s)
-		return -ENOMEM;
-	*s = (struct thread_start){ .thread = thread, .fn = fn, .arg = arg };
-	err = fa_with_signals_blocked(thread_create, s);
+	if (sem_init(&s.dropped, 0, 0))
+		return -errno;
+	err = fa_with_signals_blocked(thread_create, &s);
+	if (!err) {
+		while (sem_wait(&s.dropped) && errno == EINTR)
+			;
+		err = s.err;
+		if (err)
+			pthread_join(*thread, NULL);
+	}
+	sem_destroy(&s.dropped);
 	if (!err && name)
 		pthread_setname_np(*thread, name);
 	return err;
@@ -127,15 +145,12 @@ int fa_name_lookup(const char *const *names, int n, const char *s)
 	return -EINVAL;
 }
 
-int fa_cgroup2_path(char *buf, size_t len)
+int fa_cgroup2_mountpoint(FILE *mountinfo, char *buf, size_t len)
 {
 	char line[4096], path[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
 	int err = -ENOENT;
 
-	if (!f)
-		return -errno;
-	while (err && fgets(line, sizeof(line), f)) {
+	while (err && fgets(line, sizeof(line), mountinfo)) {
 		/* "id parent maj:min root mountpoint options... - fstype source ..." */
 		const char *dash = strstr(line, " - ");
 
@@ -144,6 +159,17 @@ int fa_cgroup2_path(char *buf, size_t len)
 			continue;
 		err = snprintf(buf, len, "%s", path) < (int)len ? 0 : -ENAMETOOLONG;
 	}
+	return err;
+}
+
+int fa_cgroup2_path(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int err;
+
+	if (!f)
+		return -errno;
+	err = fa_cgroup2_mountpoint(f, buf, len);
 	fclose(f);
 	return err;
 }

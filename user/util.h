@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -38,6 +40,22 @@ struct fa_indexed {
 
 int fa_indexed_grow(struct fa_indexed *t, size_t elem, __u64 (*hash)(const void *array, size_t i));
 
+/* bsearch() over n elements, NULL when there are none: bsearch's and qsort's arrays must
+ * not be NULL even then (C11 7.22.5), and an empty table's array often is. */
+static inline void *fa_bsearch(const void *key, const void *base, size_t n, size_t size,
+			       int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
+/* qsort() of n elements, nothing when there are none (the same rule as fa_bsearch). */
+static inline void fa_qsort(void *base, size_t n, size_t size,
+			    int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
+
 /* CLOCK_MONOTONIC, in seconds. */
 double fa_mono_now(void);
 
@@ -48,7 +66,8 @@ bool fa_cap_effective(int cap);
 int fa_caps_keep(unsigned long long keep);
 
 /*
- * Runs fn(arg) with every signal blocked in the calling thread, then restores the mask,
+ * Runs fn(arg) with every signal but those of faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+ * SIGABRT, SIGSYS) blocked in the calling thread, then restores the mask,
  * and returns what fn returned. Threads created inside inherit the blocked mask, so
  * SIGINT and SIGTERM only ever reach the main thread, whose ppoll() waits for them.
  */
@@ -61,6 +80,8 @@ int fa_thread_start(pthread_t *thread, const char *name, void *(*fn)(void *), vo
 int fa_cgroup2_open(void);
 /* Its mount point into buf: 0, -ENOENT (none mounted), -errno. */
 int fa_cgroup2_path(char *buf, size_t len);
+/* The same, from a mountinfo file's text (the parser fa_cgroup2_path uses). */
+int fa_cgroup2_mountpoint(FILE *mountinfo, char *buf, size_t len);
 
 /* --prometheus [ADDR:]PORT: ADDR a name, an IPv4 address or a bracketed IPv6 one
  * ("[::1]:9100"), 127.0.0.1 if none. 0, or -EINVAL with a reason in err. */

@@ -60,7 +60,7 @@ static int cmp_u32(const void *a, const void *b)
  */
 static int pids_matching(const struct fa_snapshot *snap, const char *filter, __u32 **out, size_t *n)
 {
-	__u32 *pids = malloc((snap->nflows + snap->noverflow + 1) * sizeof(*pids));
+	__u32 *pids = malloc((snap->nflows + snap->noverflow + snap->nclosed + 1) * sizeof(*pids));
 	size_t k = 0;
 
 	if (!pids)
@@ -71,7 +71,10 @@ static int pids_matching(const struct fa_snapshot *snap, const char *filter, __u
 	for (size_t i = 0; i < snap->noverflow; i++)
 		if (row_match(&snap->overflow[i].proc, NULL, filter))
 			pids[k++] = snap->overflow[i].proc.pid;
-	qsort(pids, k, sizeof(*pids), cmp_u32);
+	for (size_t i = 0; i < snap->nclosed; i++)
+		if (row_match(&snap->closed[i].proc, NULL, filter))
+			pids[k++] = snap->closed[i].proc.pid;
+	fa_qsort(pids, k, sizeof(*pids), cmp_u32);
 	*out = pids;
 	*n = k;
 	return 0;
@@ -257,7 +260,7 @@ static int build_procs(const struct fa_snapshot *snap, struct builder *b)
 	for (size_t i = 0; i < snap->nprocs; i++) {
 		const struct fa_proc *p = &snap->procs[i];
 
-		if (pids && !bsearch(&p->proc.pid, pids, npids, sizeof(*pids), cmp_u32))
+		if (pids && !fa_bsearch(&p->proc.pid, pids, npids, sizeof(*pids), cmp_u32))
 			continue;
 		add(b, &(struct fa_view_row){ .proc = &p->proc,
 					      .cgroup = fa_snapshot_cgroup(snap, p->proc.cgroup_id),
@@ -353,7 +356,7 @@ static void group_pid(struct grouping *gr, __u32 k, __u32 pid)
 	}
 }
 
-/* One flow or overflow row into its group. */
+/* One flow, overflow or closed row into its group. */
 static int group_row(struct grouping *gr, const struct fa_snapshot *snap, enum fa_group g,
 		     const struct fa_ident *id, const struct fa_tuple *t,
 		     const struct fa_counts *delta, const struct fa_counts *total,
@@ -381,7 +384,7 @@ static int group_row(struct grouping *gr, const struct fa_snapshot *snap, enum f
 static int group_rows(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
 		      struct grouping *gr)
 {
-	size_t rows = snap->nflows + snap->noverflow, cap = 64;
+	size_t rows = snap->nflows + snap->noverflow + snap->nclosed, cap = 64;
 	const char *filter = opts->filter && *opts->filter ? opts->filter : NULL;
 
 	while (cap < 2 * rows)
@@ -406,6 +409,13 @@ static int group_rows(const struct fa_snapshot *snap, const struct fa_view_opts 
 		const struct fa_overflow *o = &snap->overflow[i];
 
 		if (group_row(gr, snap, opts->group, &o->proc, NULL, &o->delta, &o->total, filter))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < snap->nclosed; i++) {
+		const struct fa_closed *c = &snap->closed[i];
+		const struct fa_counts none = {};
+
+		if (group_row(gr, snap, opts->group, &c->proc, NULL, &none, &c->total, filter))
 			return -ENOMEM;
 	}
 	for (size_t i = 0; i < gr->t.n; i++) {

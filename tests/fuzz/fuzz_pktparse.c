@@ -35,9 +35,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!frame)
 		return 0;
 	memcpy(frame, data + PREAMBLE, caplen);
-	f = (struct fa_pkt_frame){ .data = frame, .caplen = caplen, .wirelen = wirelen,
+	f = (struct fa_pkt_frame){ .data = frame,
+				   .caplen = caplen,
+				   .wirelen = wirelen,
 				   .ethertype = (__u16)(data[2] << 8 | data[3]),
-				   .link = data[0] % (FA_LINK_MAX + 1), .pkttype = data[1] };
+				   .link = data[0] % (FA_LINK_MAX + 1),
+				   .pkttype = data[1] };
 	r = fa_pktparse_frame(&f, &info);
 	check(r == FA_PKT_FLOW || r == FA_PKT_UNPARSED || r == FA_PKT_OTHER);
 	if (r == FA_PKT_FLOW) {

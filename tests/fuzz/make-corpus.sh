@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Rebuilds tests/fuzz/corpus/ from real traffic (root: namespaces, tcpdump). Captures, in
+# Rebuilds tests/fuzz/corpus/pktparse/ from real traffic (root: namespaces, tcpdump). Captures, in
 # two throw-away namespaces joined by a veth: loopback frames (Ethernet form, all-zero
 # MACs), and "any" frames in both cooked forms (LINUX_SLL2, LINUX_SLL) of TCP and UDP over
 # IPv4 and IPv6, fragmented UDP, and IPv6 with hop-by-hop and destination options; then
 # pcap2seeds.py turns each frame into seeds. Snap length 160, as the ring's is small too.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=tests/fuzz/corpus
+out=tests/fuzz/corpus/pktparse
 tmp=$(mktemp -d)
 a=fa-fz-a-$$
 b=fa-fz-b-$$

@@ -4,10 +4,12 @@
 # garbage, huge, out of range, a thing that does not exist), from one table: each gets
 # the documented exit code (2: bad usage; 1: a runtime failure, such as a port taken)
 # and, first, one line that names the option and says what is wrong. Nothing is loaded
-# for a usage error: it is caught before the kernel is touched.
+# for a usage error: it is caught before the kernel is touched. --web-config's files are
+# made here, each wrong in one way; the unreadable ones are read by root without
+# CAP_DAC_OVERRIDE (a second table, run under setpriv).
 set -uo pipefail
 source "$(dirname "$0")/common.bash"
-fa_setup bad-options python3
+fa_setup bad-options python3 openssl setpriv
 busy=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # a listener holds the port for the "port taken" row
 python3 -c 'import socket, sys, time
@@ -15,6 +17,24 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(120)' "$busy" &
 pids+=($!)
 sleep 0.3
+
+# --web-config's files: one per way of being wrong, beside a certificate and key that
+# work; the *000 ones are mode 000, read without CAP_DAC_OVERRIDE (nodac_table below).
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/server.key" -out "$tmp/server.crt" \
+	-days 2 -subj /CN=localhost 2>/dev/null || fail "openssl could not make a certificate"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$tmp/other.key" 2>/dev/null ||
+	fail "openssl could not make a key"
+cp "$tmp/server.crt" "$tmp/cert000.pem"
+printf 'tls_server_config: [\n' >"$tmp/web-bad-yaml.yml"
+printf 'tls_server_config:\n  cert_filename: server.crt\n' >"$tmp/web-unknown.yml"
+printf 'tls_server_config:\n  key_file: server.key\n' >"$tmp/web-key-only.yml"
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: other.key\n' >"$tmp/web-mismatch.yml"
+printf 'tls_server_config:\n  cert_file: cert000.pem\n  key_file: server.key\n' >"$tmp/web-cert000.yml"
+printf 'basic_auth_users:\n  alice: s3cret\n' >"$tmp/web-plain-hash.yml"
+printf 'basic_auth_users:\n  alice: $2y$10$short\n' >"$tmp/web-short-hash.yml"
+cp "$tmp/web-key-only.yml" "$tmp/web000.yml"
+chmod 000 "$tmp/cert000.pem" "$tmp/web000.yml"
+web="-b --prometheus 9100 --web-config"
 
 # exit | first line (an extended regex, after "flowacct: ") | arguments
 table=$(cat <<EOF
@@ -47,6 +67,17 @@ table=$(cat <<EOF
 2|--prometheus-max-names takes a number from 1 to 100000, not ''|--prometheus 9100 --prometheus-max-names ''
 2|--prometheus-max-names takes a number from 1 to 100000, not '100001'|--prometheus 9100 --prometheus-max-names 100001
 2|--prometheus-max-names bounds the series by name|--prometheus-max-names 5
+2|--web-config needs a path|--prometheus 9100 --web-config ''
+2|--web-config configures the --prometheus endpoint: it needs --prometheus|--web-config $tmp/web-unknown.yml
+2|--web-config /no-such-web-config-fa.yml: No such file or directory: give the path of a web config file|$web /no-such-web-config-fa.yml 1 1
+2|--web-config $tmp: .*: give a regular file|$web $tmp 1 1
+2|--web-config $tmp/web-bad-yaml.yml: line 2, column 1: .*: not valid YAML|$web $tmp/web-bad-yaml.yml 1 1
+2|--web-config $tmp/web-unknown.yml: line 2: tls_server_config.cert_filename: unknown key|$web $tmp/web-unknown.yml 1 1
+2|--web-config $tmp/web-unknown.yml: line 2: tls_server_config.cert_filename: unknown key|-b --prometheus 9100 --web.config.file $tmp/web-unknown.yml 1 1
+2|--web-config $tmp/web-key-only.yml: tls_server_config: no cert_file \(or cert\): give the server's certificate|$web $tmp/web-key-only.yml 1 1
+2|--web-config $tmp/web-mismatch.yml: tls_server_config: the certificate and key do not load \(GnuTLS: .*\): give PEM files|$web $tmp/web-mismatch.yml 1 1
+2|--web-config $tmp/web-plain-hash.yml: line 2: basic_auth_users.alice: not a bcrypt hash \(\\\$2y\\\$, \\\$2b\\\$ or \\\$2a\\\$|$web $tmp/web-plain-hash.yml 1 1
+2|--web-config $tmp/web-short-hash.yml: line 2: basic_auth_users.alice: not a bcrypt hash|$web $tmp/web-short-hash.yml 1 1
 2|--tpacket-version takes 2 or 3, not '4'|--tpacket-version 4
 2|--ring-block-size takes a multiple of 4096 up to 1 GiB, not '4095'|--ring-block-size 4095
 2|--ring-block-size takes a multiple of 4096 up to 1 GiB, not '2147483648'|--ring-block-size 2147483648
@@ -75,23 +106,34 @@ table=$(cat <<EOF
 1|--prometheus 127.0.0.1:$busy: .*Address already in use|-b --prometheus 127.0.0.1:$busy 0.3 1
 EOF
 )
+# Files root may not read: run as root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+nodac_table=$(cat <<EOF
+2|--web-config $tmp/web000.yml: Permission denied: make it readable by the user flowacct starts as|$web $tmp/web000.yml 1 1
+2|--web-config $tmp/web-cert000.yml: tls_server_config.cert_file $tmp/cert000.pem: Permission denied: make it readable|$web $tmp/web-cert000.yml 1 1
+EOF
+)
 failed=0 n=0
-while IFS='|' read -r want msg args; do
-	n=$((n + 1))
-	out=$(eval "\"\$flowacct\" $args" 2>&1 </dev/null)
-	rc=$?
-	first=$(grep -v '^flowacct: \(backend .* skipped\|using backend\)' <<<"$out" | head -1)
-	if [ "$rc" = "$want" ] && grep -qE -- "^flowacct: $msg" <<<"$first"; then
-		echo "PASS exit $rc: flowacct $args"
-	else
-		echo "FAIL flowacct $args: want exit $want and /$msg/, got exit $rc, first line '$first'"
-		failed=$((failed + 1))
-	fi
-	# a usage error is said before anything else: no backend was tried
-	if [ "$want" = 2 ] && grep -q 'using backend\|backend .* skipped' <<<"$out"; then
-		echo "FAIL flowacct $args: a usage error found only after loading"
-		failed=$((failed + 1))
-	fi
-done <<<"$table"
+# run_table [RUNNER]: the rows on stdin, each command after RUNNER
+run_table() {
+	while IFS='|' read -r want msg args; do
+		n=$((n + 1))
+		out=$(eval "${1:-} \"\$flowacct\" $args" 2>&1 </dev/null)
+		rc=$?
+		first=$(grep -v '^flowacct: \(backend .* skipped\|using backend\)' <<<"$out" | head -1)
+		if [ "$rc" = "$want" ] && grep -qE -- "^flowacct: $msg" <<<"$first"; then
+			echo "PASS exit $rc: flowacct $args"
+		else
+			echo "FAIL flowacct $args: want exit $want and /$msg/, got exit $rc, first line '$first'"
+			failed=$((failed + 1))
+		fi
+		# a usage error is said before anything else: no backend was tried
+		if [ "$want" = 2 ] && grep -q 'using backend\|backend .* skipped' <<<"$out"; then
+			echo "FAIL flowacct $args: a usage error found only after loading"
+			failed=$((failed + 1))
+		fi
+	done
+}
+run_table <<<"$table"
+run_table "setpriv --bounding-set -dac_override,-dac_read_search" <<<"$nodac_table"
 [ $failed -eq 0 ] || fail "$failed of $n bad inputs were not handled as documented"
 echo "PASS: $n bad inputs, each one line and its exit code"

@@ -19,6 +19,7 @@ send_bytes=$((48 * 1024 * 1024 + 17)) # generator → sink, in steps across scra
 recv_bytes=$((3 * 1024 * 1024 + 5)) # sink → generator, after the sink got everything
 
 fa_setup prom prometheus promtool curl python3
+source "$(dirname "$0")/prom.bash"
 cg_root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 [ -n "$cg_root" ] || fail "no cgroup v2 hierarchy is mounted: mount -t cgroup2 none /sys/fs/cgroup"
 cg_base=fa-prom-$$.slice
@@ -33,54 +34,10 @@ cleanup_extra() {
 	return 0
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# The generator (tests/integration/fa_promgen.c, built by make test-bins): a distinctive
-# process name, exact byte counts, its socket kept open while Prometheus is queried.
-promgen=${FA_TESTBIN:-$root/.output/tests}/fa_promgen
-[ -x "$promgen" ] || fail "no generator at $promgen (run make test-bins)"
-
-cat >"$tmp/sink.py" <<'EOF'
-import os, signal, socket, sys
-want, reply, portfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-with open(portfile + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(portfile + ".tmp", portfile)
-c, _ = s.accept()
-got = 0
-while True:
-    b = c.recv(1 << 16)
-    if not b:
-        break
-    got += len(b)
-if got != want:
-    sys.exit("sink received %d bytes, want %d" % (got, want))
-c.sendall(b"x" * reply)
-c.shutdown(socket.SHUT_WR)
-signal.pause()
-EOF
-
 fa_port=$(free_port)
 names_port=$(free_port)
-prom_port=$(free_port)
 metrics=http://127.0.0.1:$fa_port/metrics
 names_metrics=http://127.0.0.1:$names_port/metrics
-
-wait_endpoint() { # url flowacct-pid log
-	local code
-	for _ in $(seq 100); do
-		code=$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)
-		[ "$code" = 200 ] && return 0
-		kill -0 "$2" 2>/dev/null || { cat "$3"; fail "flowacct exited"; }
-		sleep 0.2
-	done
-	fail "$1 answered $code, not 200, within 20 s"
-}
 
 "$flowacct" -b --prometheus "127.0.0.1:$fa_port" --prometheus-pids --prometheus-flows 1 \
 	>"$tmp/flowacct.log" 2>&1 &
@@ -110,41 +67,7 @@ gunzip -c "$tmp/page.gz" | promtool check metrics || fail "the gzip page does no
 echo "gzip: $(stat -c %s "$tmp/page.gz") bytes for $(gunzip -c "$tmp/page.gz" | wc -c)"
 echo "PASS: endpoint (200 with 0.0.4 content type, promtool lint, gzip, 404, 405)"
 
-# Clients that stall (a request never finished, a response never read) must neither
-# delay the intervals nor other scrapes: the collector only swaps a page pointer.
-cat >"$tmp/stall.py" <<'EOF'
-import socket, sys, time
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
-held = []
-for i in range(8):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(("127.0.0.1", port))
-    s.send(b"GET /metr" if i % 2 else b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-    held.append(s)
-time.sleep(seconds)
-EOF
-snapshot_ts() {
-	sed -n 's/^flowacct_snapshot_timestamp_seconds \([0-9]*\).*/\1/p' "$tmp/stalled.txt"
-}
-python3 "$tmp/stall.py" "$fa_port" 4 &
-stall_pid=$!
-pids+=($stall_pid)
-sleep 0.5
-slowest=0
-for i in $(seq 7); do
-	t=$(curl -s -o "$tmp/stalled.txt" -m 5 -w '%{http_code} %{time_total}' "$metrics")
-	[ "${t% *}" = 200 ] || fail "a scrape beside stalled clients answered ${t% *}"
-	slowest=$(python3 -c "print(max($slowest, ${t#* }))")
-	[ "$i" = 1 ] && first=$(snapshot_ts)
-	sleep 0.5
-done
-wait $stall_pid
-advanced=$(($(snapshot_ts) - first))
-echo "beside 8 stalled clients: slowest scrape ${slowest}s, snapshots advanced ${advanced}s in about 3.5 s"
-[ "$advanced" -ge 2 ] || fail "intervals stopped while clients stalled"
-python3 -c "import sys; sys.exit($slowest > 1)" || fail "a scrape took ${slowest}s"
-echo "PASS: stalled clients block neither scrapes nor intervals"
+check_stalled "$metrics" "" $fa_pid
 
 cat >"$tmp/prometheus.yml" <<EOF
 global:
@@ -158,37 +81,7 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$names_port']
 EOF
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
-	--web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
-pids+=($!)
-api=http://127.0.0.1:$prom_port
-for _ in $(seq 100); do
-	curl -sf "$api/-/ready" >/dev/null && break
-	sleep 0.2
-done
-curl -sf "$api/-/ready" >/dev/null || { tail -20 "$tmp/prometheus.log"; fail "Prometheus not ready"; }
-
-start_pair() { # tag send recv [process name]: sets sink_pid, gen_pid
-	python3 "$tmp/sink.py" "$2" "$3" "$tmp/$1.port" &
-	pids+=($!)
-	sink_pid=$!
-	for _ in $(seq 50); do
-		[ -s "$tmp/$1.port" ] && break
-		sleep 0.1
-	done
-	"$promgen" "$(cat "$tmp/$1.port")" "$2" "$3" "$tmp/$1.done" ${4:+"$4"} &
-	pids+=($!)
-	gen_pid=$!
-}
-
-wait_pair() { # tag generator-pid
-	for _ in $(seq 150); do
-		[ -s "$tmp/$1.done" ] && return 0
-		kill -0 "$2" 2>/dev/null || fail "the $1 generator failed"
-		sleep 0.1
-	done
-	fail "the $1 generator did not finish"
-}
+prom_start "$tmp/prometheus.yml"
 
 # A second pair whose generator names itself with every byte a label must not carry
 # raw: a quote, a backslash, a newline, a terminal escape, a byte that is not UTF-8.
@@ -200,31 +93,6 @@ start_pair main "$send_bytes" "$recv_bytes"
 wait_pair main $gen_pid
 wait_pair hostile $hostile_pid
 echo "generator pid $gen_pid sent $send_bytes, received $recv_bytes; sink pid $sink_pid"
-
-# query PROMQL: the instant vector's samples as "labels-json value" lines
-query() {
-	curl -sf --data-urlencode "query=$1" "$api/api/v1/query" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-assert r["status"] == "success", r
-for s in r["data"]["result"]:
-    print(json.dumps(s["metric"], sort_keys=True), s["value"][1])'
-}
-
-# value_of PROMQL: the one sample's value, or nothing
-value_of() {
-	query "$1" | awk 'NR == 1 { print $NF }'
-}
-
-wait_value() { # promql want
-	local got=
-	for _ in $(seq 60); do
-		got=$(value_of "$1")
-		[ "$got" = "$2" ] && { echo "PASS: $1 = $got"; return 0; }
-		sleep 0.5
-	done
-	fail "$1 = '${got}', want $2"
-}
 
 gen="pid=\"$gen_pid\",comm=\"fa_promgen\",proto=\"tcp\""
 sink="pid=\"$sink_pid\",proto=\"tcp\""

@@ -7,52 +7,32 @@
 # picks are enough. A --user that does not exist is a usage error.
 set -euo pipefail
 source "$(dirname "$0")/common.bash"
-fa_setup privileges python3 setpriv
+fa_setup privileges python3 setpriv curl
 bpf_only=0000008000000000 # 1 << CAP_BPF (39)
 
-# moves N bytes over loopback and prints the client's port
-talk() {
-	python3 -c '
-import socket, sys
-n = int(sys.argv[1])
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-c = socket.create_connection(s.getsockname()); a, _ = s.accept()
-c.sendall(b"p" * n); got = 0
-while got < n: got += len(a.recv(65536))
-print(c.getsockname()[1])' "$1"
-}
-# waits for flowacct to say which backend it uses; prints its pid's status lines
-started() { # errfile
-	for i in $(seq 100); do grep -q "using backend" "$1" && return 0; sleep 0.1; done
-	cat "$1" >&2
-	fail "flowacct did not start"
-}
 status() { grep -E "^$2:" "/proc/$1/status" | cut -f2- | tr -d '\t'; }
 # moves N bytes while flowacct ($fa, writing JSON to FILE) runs, stops it, and checks it
 # counted them exactly: counted_exactly FILE N WHAT
 counted_exactly() {
 	local port got
-	port=$(talk "$2")
+	port=$(fa_talk "$2")
 	sleep 0.8
 	kill -INT "$fa"
 	wait "$fa"
-	got=$(tx_of "$1" "$port")
+	got=$(fa_tx_of "$1" "$port")
 	[ "$got" = "$2" ] || fail "$3: $got bytes counted, $2 sent"
 	echo "PASS $3: counts exactly ($2 bytes)"
 }
-# the flow's tx bytes in a JSON file, summed over intervals
-tx_of() { # json port
-	python3 -c '
-import json, sys
-print(sum(f["tx_bytes"] for l in open(sys.argv[1]) for f in json.loads(l)["flows"] if f["lport"] == int(sys.argv[2])))' "$1" "$2"
-}
 
-### --user nobody, with the JSON file writer's thread
-"$flowacct" -j --user nobody --json-file "$tmp/latest.json" 0.3 >"$tmp/u.json" 2>"$tmp/u.err" &
+### --user nobody, with the JSON file writer's thread and the metrics endpoint's on a
+### port below 1024 (bound with CAP_NET_BIND_SERVICE during set-up, which then goes)
+lowport=$(shuf -i 600-1000 -n 1)
+"$flowacct" -j --user nobody --json-file "$tmp/latest.json" --prometheus "127.0.0.1:$lowport" 0.3 \
+	>"$tmp/u.json" 2>"$tmp/u.err" &
 fa=$!
 pids+=("$fa")
 chmod 777 "$tmp"
-started "$tmp/u.err"
+fa_started "$tmp/u.err"
 sleep 0.5
 [ "$(status $fa Uid)" = "65534655346553465534" ] || fail "--user nobody: Uid is '$(status $fa Uid)'"
 [ "$(status $fa Gid)" = "65534655346553465534" ] || fail "--user nobody: Gid is '$(status $fa Gid)'"
@@ -63,22 +43,30 @@ done
 	fail "--user nobody: inheritable or ambient capabilities left"
 [ "$(status $fa NoNewPrivs)" = 1 ] || fail "--user nobody: no_new_privs is not set"
 echo "PASS --user nobody: uid/gid 65534, CapPrm = CapEff = CapBnd = CAP_BPF, no_new_privs"
+threads=0
 for t in /proc/$fa/task/*; do
 	comm=$(cat "$t/comm")
 	eff=$(grep '^CapEff:' "$t/status" | cut -f2)
-	case $comm in
-	fa-*) [ "$eff" = 0000000000000000 ] || fail "thread $comm keeps capabilities $eff" ;;
-	*) [ "$eff" = $bpf_only ] || fail "thread $comm has capabilities $eff" ;;
-	esac
+	prm=$(grep '^CapPrm:' "$t/status" | cut -f2)
+	if [ "${t##*/}" = "$fa" ]; then
+		[ "$eff" = $bpf_only ] || fail "the main thread has capabilities $eff"
+	else
+		[ "$eff $prm" = "0000000000000000 0000000000000000" ] ||
+			fail "thread $comm keeps capabilities: effective $eff, permitted $prm"
+	fi
+	threads=$((threads + 1))
 done
-echo "PASS every thread: the main one CAP_BPF alone, flowacct's own (fa-*) none"
+[ $threads -ge 3 ] || fail "expected the main, JSON file and metrics server threads, found $threads"
+curl -sf -o "$tmp/page" "http://127.0.0.1:$lowport/metrics" && grep -q '^flowacct_build_info' "$tmp/page" ||
+	fail "no metrics page on port $lowport"
+echo "PASS every thread: the main one CAP_BPF alone, the $((threads - 1)) others (JSON file writer, metrics server on port $lowport) none"
 counted_exactly "$tmp/u.json" 54321 "as nobody"
 
 ### as root, without --user: the same sets, uid 0
 "$flowacct" -j 0.3 >"$tmp/r.json" 2>"$tmp/r.err" &
 fa=$!
 pids+=("$fa")
-started "$tmp/r.err"
+fa_started "$tmp/r.err"
 sleep 0.3
 [ "$(status $fa Uid)" = 0000 ] || fail "without --user the uid changed: $(status $fa Uid)"
 [ "$(status $fa CapEff)" = $bpf_only ] && [ "$(status $fa CapBnd)" = $bpf_only ] ||
@@ -98,7 +86,7 @@ setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$caps --ambie
 	"$flowacct" -j 0.3 >"$tmp/n.json" 2>"$tmp/n.err" &
 fa=$!
 pids+=("$fa")
-started "$tmp/n.err"
+fa_started "$tmp/n.err"
 counted_exactly "$tmp/n.json" 4242 "uid 65534 with only ${caps//+/} ($backend backend)"
 
 if [ "$backend" = tracepoint ]; then

@@ -91,3 +91,69 @@ fa_build_patched() {
 		fail "no compiler to build the $backend patched copy, and none built beforehand in $patched_src"
 	fi
 }
+
+# What a flowacct leaves in the kernel (69-exits, 73-faults). fa_progs_of ERRFILE PID: once
+# its stderr (ERRFILE) says it is attached, the BPF programs and links that process PID
+# holds, read from its fds' /proc fdinfo (bpftool here cannot name a program's process,
+# and other flowacct runs on the machine are not this one's). Sets progs and links.
+fa_progs_of() {
+	local i
+	for i in $(seq 100); do grep -q "using backend" "$1" 2>/dev/null && break; sleep 0.1; done
+	grep -q "using backend" "$1" 2>/dev/null || fail "flowacct did not start: $(cat "$1")"
+	progs=$(cat /proc/"$2"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u | tr '\n' ' ')
+	links=$(cat /proc/"$2"/fdinfo/* 2>/dev/null | awk '$1 == "link_id:" { print $2 }' | sort -u | tr '\n' ' ')
+	[ -n "$progs" ] || fail "flowacct (pid $2) holds no BPF program"
+}
+# fa_progs_gone WHAT: soon after the exit, no program of $progs is loaded and no link of
+# $links or of those programs is left (bpftool).
+fa_progs_gone() {
+	local left i
+	for i in $(seq 50); do
+		left=$(bpftool prog show -j | python3 -c '
+import json, sys
+ids = set(sys.argv[1].split())
+print(" ".join(str(p["id"]) for p in json.load(sys.stdin) if str(p["id"]) in ids))' "$progs")
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "$1: programs $left are still loaded after flowacct exited"
+	left=$(bpftool link show -j | python3 -c '
+import json, sys
+progs, links = set(sys.argv[1].split()), set(sys.argv[2].split())
+print(" ".join(str(l["id"]) for l in json.load(sys.stdin)
+               if str(l.get("prog_id")) in progs or str(l["id"]) in links))' "$progs" "$links")
+	[ -z "$left" ] || fail "$1: links $left are still there after flowacct exited"
+	echo "PASS $1: its $(wc -w <<<"$progs") programs and $(wc -w <<<"$links") links are gone"
+}
+
+# fa_started ERRFILE: waits (10 s at most) for a flowacct writing its stderr to ERRFILE to
+# say it is attached; fails with what it said otherwise.
+fa_started() {
+	local i
+	for i in $(seq 100); do
+		grep -q "using backend" "$1" && return 0
+		sleep 0.1
+	done
+	fail "flowacct did not start: $(cat "$1")"
+}
+
+# fa_talk N: moves N bytes over a loopback TCP connection, client to server, and prints
+# the client's port (its flow's lport in flowacct's JSON).
+fa_talk() {
+	python3 -c '
+import socket, sys
+n = int(sys.argv[1])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+c.sendall(b"t" * n); got = 0
+while got < n: got += len(a.recv(65536))
+print(c.getsockname()[1])' "$1"
+}
+
+# fa_tx_of JSON PORT: the tx bytes of the flows with lport PORT, summed over every
+# interval of a file of flowacct -j lines.
+fa_tx_of() {
+	python3 -c '
+import json, sys
+print(sum(f["tx_bytes"] for l in open(sys.argv[1]) for f in json.loads(l)["flows"] if f["lport"] == int(sys.argv[2])))' "$1" "$2"
+}
