@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/netlink.h>
+#include <linux/perf_event.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -134,8 +135,9 @@ static const int bpf_cmds[] = {
 	BPF_MAP_UPDATE_BATCH,	BPF_MAP_DELETE_BATCH,
 };
 
-/* isatty() (TCGETS) in every mode; the live view sets the terminal and asks its size. */
-static const unsigned long tty_ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD };
+/* isatty() (TCGETS) in every mode; the live view sets the terminal and asks its size;
+ * libbpf disables a kprobe's perf event as it detaches it, at exit. */
+static const unsigned long base_ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, PERF_EVENT_IOC_DISABLE };
 static const unsigned long tui_ioctls[] = { TCSETS, TCSETSW, TCSETSF };
 
 /* The metrics endpoint's thread and the packet ring: sockets opened during set-up. */
@@ -277,7 +279,7 @@ static int build(scmp_filter_ctx ctx, const struct fa_sandbox_needs *n)
 	} else {
 		allow_if(&r, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, write_flags, 0));
 	}
-	allow_ioctls(&r, tty_ioctls, ARRAY_SIZE(tty_ioctls));
+	allow_ioctls(&r, base_ioctls, ARRAY_SIZE(base_ioctls));
 	if (n->tui)
 		allow_ioctls(&r, tui_ioctls, ARRAY_SIZE(tui_ioctls));
 	if (n->prometheus || n->packets || n->audit)
