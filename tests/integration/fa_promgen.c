@@ -56,8 +56,9 @@ int main(int argc, char **argv)
 		send_all(fd, i < 5 ? step : total - 1 - 5 * step);
 		usleep(500 * 1000);
 	}
-	shutdown(fd, SHUT_WR);
-	while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+	/* no shutdown: the connection stays established while it is queried (a closed
+	 * one's flow would leave the table, and its per-flow series with it) */
+	while (got < want && (r = recv(fd, buf, sizeof(buf), 0)) > 0)
 		got += r;
 	if (got != want) {
 		fprintf(stderr, "received %lld bytes, want %lld\n", got, want);

@@ -37,7 +37,7 @@ with open(portfile + ".tmp", "w") as f:
 os.rename(portfile + ".tmp", portfile)
 c, _ = s.accept()
 got = 0
-while True:
+while got < want:
     b = c.recv(1 << 16)
     if not b:
         break
@@ -45,8 +45,7 @@ while True:
 if got != want:
     sys.exit("sink received %d bytes, want %d" % (got, want))
 c.sendall(b"x" * reply)
-c.shutdown(socket.SHUT_WR)
-signal.pause()
+signal.pause()  # the connection stays established while it is queried
 EOF
 
 start_pair() { # tag send recv [process name]: sets sink_pid, gen_pid
