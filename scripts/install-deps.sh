@@ -30,11 +30,20 @@ test_pkgs=(
 	podman runc valgrind gdb openssl
 )
 
+# The Debian package (make deb, docs/packaging.md): debhelper (dh, its dh_installsystemd),
+# dpkg-dev (dpkg-buildpackage), fakeroot, bash-completion (dh_bash-completion), lintian;
+# its install test (85-deb-install) builds a clean Debian 12 with mmdebstrap (above),
+# checks the unit with systemd-analyze (systemd) and the man page with man (man-db), and
+# boots it with systemd-nspawn (systemd-container) to start the service under systemd.
+deb_pkgs=(debhelper dpkg-dev fakeroot bash-completion lintian mmdebstrap systemd systemd-container
+	man-db)
+
 want=("${build_pkgs[@]}")
 case "${1:-all}" in
 build) ;;
-all) want+=("${test_pkgs[@]}") ;;
-*) echo "usage: $0 [build|all]" >&2; exit 2 ;;
+deb) want+=("${deb_pkgs[@]}") ;;
+all) want+=("${test_pkgs[@]}" "${deb_pkgs[@]}") ;;
+*) echo "usage: $0 [build|deb|all]" >&2; exit 2 ;;
 esac
 
 missing=()
