@@ -148,7 +148,7 @@ test_core_OBJS := backend cgname cli privs protos counters format log out_json o
 test_counters_OBJS := counters
 test_pktparse_OBJS := pktparse
 test_prom_OBJS := cgname counters format log out_json output prom_http prom_render snapshot tuple util view webconfig
-test_tui_layout_OBJS := counters format snapshot tui_layout tuple util view
+test_tui_layout_OBJS := counters format history snapshot tui_layout tuple util view
 test_protos_OBJS := log protos
 test_sockdiag_OBJS := log sockdiag tuple
 test_cgname_OBJS := cgname
@@ -256,3 +256,11 @@ vmtest: deps
 .PHONY: vmtest-full
 vmtest-full: deps
 	$(Q)scripts/vmtest-full.sh
+
+# ---- Debian package (docs/packaging.md) ----
+# flowacct_VERSION_amd64.deb in .output/deb/, built by dpkg-buildpackage from debian/ in a
+# copy of the tree (the working tree stays as it is), then checked by lintian.
+.PHONY: deb
+deb:
+	$(Q)scripts/install-deps.sh deb
+	$(Q)scripts/build-deb.sh $(OUTPUT)/deb

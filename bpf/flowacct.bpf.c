@@ -49,6 +49,10 @@ const volatile bool filter_pids = false;
 const volatile __u32 filter_cgroups = 0; /* --cgroup: how many of cgroup_filter to test */
 const volatile __u32 max_slots = 16384; /* --max-flows: the size of `slots` */
 const volatile bool audit = false; /* --audit: keep audit_socks */
+/* -i: only flows whose traffic goes through this interface (its ifindex), one of this
+ * network namespace's (flowacct's own: an index means nothing in another) */
+const volatile __u32 filter_ifindex = 0;
+const volatile __u32 filter_netns = 0;
 
 /*
  * Where a flow's counters live. `slots` is an array user space maps into its memory and
@@ -89,6 +93,22 @@ struct {
 
 /* Slots below this have been handed out at least once; user space reads it too. */
 __u32 next_slot = 0;
+
+/*
+ * Sockets released (closed for good) whose flows user space should let go: struct
+ * fa_release, read each interval. Closing is what ends a UDP flow (nothing else does),
+ * and a TCP one on the kprobe backend, which has no TCP states; the hook is off the hot
+ * path, and the hot path gains nothing: the slot's sock is set on the slow path.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 32768); /* 2 x --max-flows, at least this */
+	__type(value, struct fa_release);
+} released SEC(".maps");
+
+/* Bumped by every release told: orders a socket's release before a newer socket's use of
+ * the same address (struct fa_release). */
+__u32 release_seq = 0;
 
 /*
  * A TCP socket's read position: copied_seq when flowacct last counted its reads. BORN:
@@ -193,6 +213,9 @@ struct sk_cache {
 	struct peer_cache pc; /* unconnected UDP */
 	struct health_pos hp; /* TCP */
 	struct owner own; /* TCP, connect()ed */
+	/* some flow slot has this socket's bytes: its release is told (last: the fields the
+	 * hot path reads keep their places) */
+	__u32 flowed;
 };
 
 struct {
@@ -331,8 +354,9 @@ static __always_inline void audit_state(struct sock *sk, int oldstate, int newst
 
 enum key_kind {
 	KEY_FLOW, /* a flow: count it */
-	KEY_FILTERED, /* left out on purpose (--pid, -4/-6, --tcp/--udp) */
+	KEY_FILTERED, /* left out on purpose (--pid, -4/-6, --tcp/--udp, -i) */
 	KEY_OTHER, /* not a TCP/UDP socket of IPv4/IPv6: counted in other_traffic */
+	KEY_UNDECIDED, /* -i: the route is being replaced; left out, asked again next time */
 };
 
 /* Is the current task in one of --cgroup's cgroups, or below one? (Per socket and
@@ -347,6 +371,37 @@ static __always_inline bool in_cgroup_filter(void)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * -i: does this flow's traffic go through filter_ifindex? A socket with a route of its
+ * own (TCP; UDP connected, where the datagram has no other destination) sends through
+ * the device of the route the kernel caches on it (sk_dst_cache; traffic between local
+ * addresses: lo); a socket bound to a device (SO_BINDTODEVICE) only through that one,
+ * and only hears what arrives there. Anything else (an unconnected UDP socket, or a
+ * datagram with its own destination) is routed datagram by datagram, which no hook of
+ * ours sees: left out. Read on the slow path only (once per socket and flow with
+ * socket storage, at every call on the kprobe backend).
+ */
+static __always_inline enum key_kind iface_filter(struct sock *sk, const struct peer *peer,
+						  __u32 netns)
+{
+	struct dst_entry *dst;
+	__u32 ifindex = 0;
+
+	if (netns != filter_netns)
+		return KEY_FILTERED;
+	if (!peer->set && BPF_CORE_READ(sk, __sk_common.skc_dport)) {
+		dst = BPF_CORE_READ(sk, sk_dst_cache);
+		if (dst)
+			ifindex = BPF_CORE_READ(dst, dev, ifindex);
+		else if (!BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if))
+			/* reset by a route change, set again by the next transmission */
+			return KEY_UNDECIDED;
+	}
+	if (!ifindex)
+		ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+	return ifindex == filter_ifindex ? KEY_FLOW : KEY_FILTERED;
 }
 
 /* The flow key of an event on sk by pid, its remote taken from peer if that is set. */
@@ -386,7 +441,7 @@ static __always_inline enum key_kind flow_key(struct sock *sk, __u32 pid, const 
 		__builtin_memcpy(key->raddr, peer->addr, sizeof(key->raddr));
 		key->rport = peer->port;
 	}
-	return KEY_FLOW;
+	return filter_ifindex ? iface_filter(sk, peer, key->netns) : KEY_FLOW;
 }
 
 /* Bytes of a family or protocol that has no flows: by family and protocol. */
@@ -422,12 +477,12 @@ static __always_inline void owner_fill(__u32 *uid, char (*comm)[FA_COMM_LEN], __
 }
 
 /*
- * A slot for a new flow: a returned one first, else one never used. Its counters, key
- * and owner are written while nobody can find it, then gen turns odd (an atomic add:
- * ordered after those stores), then the index makes it findable.
+ * A slot for a new flow: a returned one first, else one never used. Its counters, key,
+ * owner and socket are written while nobody can find it, then gen turns odd (an atomic
+ * add: ordered after those stores), then the index makes it findable.
  */
 static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *idx,
-						const struct owner *own)
+						const struct owner *own, __u64 sock)
 {
 	struct fa_health *h;
 	struct fa_slot *s;
@@ -447,6 +502,8 @@ static __always_inline struct fa_slot *slot_new(struct fa_flow_key *key, __u32 *
 	s->calls[FA_DIR_RX] = s->calls[FA_DIR_TX] = 0;
 	__builtin_memset(h, 0, sizeof(*h));
 	__builtin_memcpy(&s->key, key, sizeof(*key));
+	s->sock_seq = release_seq;
+	s->sock = sock;
 	if (own->pid) {
 		s->uid = own->uid;
 		s->cgroup_id = own->cgroup_id;
@@ -487,29 +544,32 @@ static __always_inline void account_overflow(struct fa_flow_key *key, int dir, _
  * retirement), when an unconnected UDP socket's datagram has another remote than the
  * last one, and on every event of the kprobe backend, which has no socket storage. Finds
  * or makes the flow's slot and adds to it. io carries the datagram's peer in, and out
- * what a cache may keep: the slot and its gen, or gen 0 with the reason (skip) when the
- * bytes went elsewhere. (One struct: a BPF function takes five arguments at most.)
+ * what a cache may keep: the slot, or the reason (skip) when the bytes went elsewhere;
+ * returns the slot's gen, 0 if none, which callers keep in io's gen. (One struct: a BPF
+ * function takes five arguments at most. The gen is returned, not written there: a
+ * function whose result no caller used was compiled to leave a pointer in R0, which the
+ * verifier refuses.)
  */
 struct slow_io {
 	struct peer peer; /* in */
 	struct owner own; /* in: whose a new flow is (pid 0: the current task's) */
-	__u32 slot, gen, skip; /* out */
+	__u32 slot, gen, skip; /* out; gen: the caller's, from the result */
 };
 
-static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 bytes,
-				    struct slow_io *r)
+static __noinline __u32 account_slow(struct sock *sk, __u32 pid, int dir, __u64 bytes,
+				     struct slow_io *r)
 {
 	struct fa_flow_key key = {};
 	struct fa_slot *s;
 	__u32 idx, *found, gen;
 	enum key_kind kind = flow_key(sk, pid, &r->peer, &key);
 
-	r->slot = r->gen = 0;
+	r->slot = 0;
 	r->skip = kind == KEY_FILTERED ? SKIP_FILTERED : kind == KEY_OTHER ? SKIP_OTHER : SKIP_NONE;
 	if (kind == KEY_OTHER)
 		account_other(sk, dir, bytes);
 	if (kind != KEY_FLOW)
-		return;
+		return 0;
 	if (bytes)
 		audit_add(sk, dir, bytes);
 	found = bpf_map_lookup_elem(&flow_index, &key);
@@ -520,7 +580,7 @@ static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 b
 			goto add;
 		/* retired by user space since our lookup (it forgets the key first) */
 	}
-	s = slot_new(&key, &idx, &r->own);
+	s = slot_new(&key, &idx, &r->own, (__u64)sk);
 	if (s && bpf_map_update_elem(&flow_index, &key, &idx, BPF_NOEXIST)) {
 		/* another CPU indexed this flow first (or the index is full): ours is retired
 		 * unused, and user space hands it back to the free queue */
@@ -535,13 +595,20 @@ static __noinline void account_slow(struct sock *sk, __u32 pid, int dir, __u64 b
 	if (!s || !((gen = s->gen) & 1)) {
 		if (bytes) /* a flow made for its health events alone is just not made */
 			account_overflow(&key, dir, bytes);
-		return;
+		return 0;
 	}
 add:
 	if (bytes)
 		counts_add(s->bytes, s->calls, dir, bytes);
+	/* another socket with the same key (the same process's, the same ports) takes the
+	 * flow over: its release, not the first one's, ends it. On the kprobe backend this
+	 * is every call's path: one compare in the line the counters are in. */
+	if (s->sock != (__u64)sk) {
+		s->sock_seq = release_seq;
+		s->sock = (__u64)sk;
+	}
 	r->slot = idx;
-	r->gen = gen;
+	return gen;
 }
 
 /* The kprobe backend: no socket storage, every event takes the slow path. */
@@ -550,7 +617,7 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int dir, const
 	struct slow_io r = { .peer = *peer };
 
 	if (bytes > 0)
-		account_slow(sk, bpf_get_current_pid_tgid() >> 32, dir, bytes, &r);
+		r.gen = account_slow(sk, bpf_get_current_pid_tgid() >> 32, dir, bytes, &r);
 }
 
 static __always_inline bool addr_eq(const __u8 *a, const __u8 *b)
@@ -600,6 +667,7 @@ static __always_inline void cache_fill(struct sk_cache *c, const struct sock *sk
 	c->slot = r->slot;
 	c->gen = r->gen;
 	c->skip = r->skip;
+	c->flowed |= r->gen != 0;
 	c->portpair = k->skc_portpair;
 	c->addrpair = k->skc_addrpair;
 	for (int i = 0; i < 4; i++)
@@ -633,13 +701,14 @@ static __always_inline void account_cached(struct sock *sk, struct sk_cache *c, 
 			}
 		}
 		r.peer = *peer;
-		account_slow(sk, pid, dir, bytes, &r);
+		r.gen = account_slow(sk, pid, dir, bytes, &r);
 		if (c) {
 			__builtin_memcpy(c->pc.addr, peer->addr, sizeof(c->pc.addr));
 			c->pc.port = peer->port;
 			c->pc.pid = pid;
 			c->pc.slot = r.slot;
 			c->pc.gen = r.gen;
+			c->flowed |= r.gen != 0;
 		}
 		return;
 	}
@@ -658,7 +727,7 @@ static __always_inline void account_cached(struct sock *sk, struct sk_cache *c, 
 			return;
 		}
 	}
-	account_slow(sk, pid, dir, bytes, &r);
+	r.gen = account_slow(sk, pid, dir, bytes, &r);
 	if (c)
 		cache_fill(c, sk, pid, &r);
 }
@@ -666,6 +735,17 @@ static __always_inline void account_cached(struct sock *sk, struct sk_cache *c, 
 static __always_inline struct sk_cache *sk_cache_get(struct sock *sk)
 {
 	return bpf_sk_storage_get(&sk_caches, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
+/* ---- a socket's release: its flows are closed ---- */
+
+/* Tells user space that the socket at this address moves nothing more. */
+static __always_inline void release_tell(__u64 sock)
+{
+	struct fa_release r = { .sock = sock, .seq = __sync_fetch_and_add(&release_seq, 1) + 1 };
+
+	if (bpf_map_push_elem(&released, &r, 0))
+		stat_add(FA_STAT_CLOSES_UNSEEN, 1);
 }
 
 /* ---- TCP receive: the read sequence's advance ---- */
@@ -795,7 +875,7 @@ static __always_inline void account_owner(struct sock *sk, struct sk_cache *c)
 	if (!c->own.pid || filter_cgroups)
 		return;
 	r.own = c->own;
-	account_slow(sk, c->own.pid, FA_DIR_TX, 0, &r);
+	r.gen = account_slow(sk, c->own.pid, FA_DIR_TX, 0, &r);
 	cache_fill(c, sk, c->own.pid, &r);
 }
 
@@ -1014,6 +1094,25 @@ int udp6_recvmsg_cg(struct bpf_sock_addr *ctx)
 	return pending_put(ctx, FA_DIR_RX, true);
 }
 
+/*
+ * The tracepoint backend's release hook: the kernel has no tracepoint there, and the
+ * cgroup v2 root sees every socket's release (inet_release()). ctx is the struct sock
+ * itself. Only UDP: a TCP flow ends with its state (TCP health). A socket that never had
+ * a flow slot (no bytes moved, or filtered out) is not told.
+ */
+SEC("cgroup/sock_release")
+int sock_release_cg(struct bpf_sock *ctx)
+{
+	struct sk_cache *c;
+
+	if (ctx->protocol != FA_PROTO_UDP)
+		return 1;
+	c = bpf_sk_storage_get(&sk_caches, ctx, 0, 0);
+	if (c && c->flowed)
+		release_tell((__u64)ctx);
+	return 1; /* allow: flowacct only watches */
+}
+
 /* ---- tracepoint backend (Linux >= 6.3) ---- */
 
 static __always_inline bool is_tcp(const struct sock *sk)
@@ -1230,6 +1329,21 @@ int BPF_PROG(sk_state_fentry, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
+/* A socket's last close: inet6_release() calls it too. UDP only, as sock_release_cg. */
+SEC("fentry/inet_release")
+int BPF_PROG(inet_release_fentry, struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct sk_cache *c;
+
+	if (!sk || sk->sk_protocol != FA_PROTO_UDP)
+		return 0;
+	c = bpf_sk_storage_get(&sk_caches, sk, 0, 0);
+	if (c && c->flowed)
+		release_tell((__u64)sk);
+	return 0;
+}
+
 /*
  * ---- kprobe backend ----
  * The entry probe remembers the socket (and message) per thread; the return probe reads
@@ -1378,6 +1492,23 @@ int BPF_KPROBE(tcp_destroy_kprobe, struct sock *sk)
 	__u64 key = (__u64)sk;
 
 	bpf_map_delete_elem(&tcp_rx_pos, &key);
+	return 0;
+}
+
+/* A socket's last close. TCP too: this backend sees no TCP states, and after its close
+ * a socket's owner can neither send nor read. No socket storage says which sockets had
+ * a flow, so every TCP and UDP release is told. */
+SEC("kprobe/inet_release")
+int BPF_KPROBE(inet_release_kprobe, struct socket *sock)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 proto;
+
+	if (!sk)
+		return 0;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (proto == FA_PROTO_UDP || proto == FA_PROTO_TCP)
+		release_tell((__u64)sk);
 	return 0;
 }
 

@@ -59,7 +59,11 @@ enum fa_want {
 	  "kprobe backend: calls lost because the table of calls in progress was full")            \
 	X(SOCKET_STATE_FULL, socket_state_full,                                                    \
 	  "TCP reads not counted because the socket's read position could not be kept (kprobe "    \
-	  "backend: its socket table was full; else the kernel refused socket storage)")
+	  "backend: its socket table was full; else the kernel refused socket storage)")           \
+	X(CLOSES_UNSEEN, closes_unseen,                                                            \
+	  "Sockets closed while the queue that tells user space was full (UDP; TCP too on the "    \
+	  "kprobe backend): their flows leave only when idle under table pressure, or with "       \
+	  "their process")
 
 enum fa_stat {
 #define FA_STAT_ENUM(id, name, help) FA_STAT_##id,
@@ -143,11 +147,29 @@ struct fa_slot {
 	__u32 uid;
 	__u64 bytes[FA_DIR_MAX];
 	__u64 calls[FA_DIR_MAX];
+	/* The socket whose bytes last found the slot by its key (the slow path): its kernel
+	 * address, which user space matches with the `released` queue (struct fa_release).
+	 * Rewritten only when another socket takes the flow over. */
+	__u64 sock;
 	/* written once, when the slot is handed to a flow */
 	struct fa_flow_key key;
 	char comm[FA_COMM_LEN];
 	__u64 cgroup_id; /* the cgroup v2 id of the task that first moved the flow's bytes */
-	__u8 pad[16]; /* 128 bytes: in the mapped array, no slot straddles a cache line */
+	__u32 sock_seq; /* release_seq when sock was set: a released address reused later is
+			 * another socket */
+	__u8 pad[4]; /* 128 bytes: in the mapped array, no slot straddles a cache line */
+};
+
+/*
+ * A socket released (its last file closed): it will move no byte again. Queued by the
+ * release hook with its address and release_seq after the release; a slot is this
+ * socket's if its sock is the address and its sock_seq is older than seq (a socket made
+ * later at the same address set a newer one).
+ */
+struct fa_release {
+	__u64 sock;
+	__u32 seq;
+	__u32 pad;
 };
 
 /*
@@ -177,5 +199,6 @@ _Static_assert(sizeof(struct fa_health) == 48, "fa_health layout");
 _Static_assert(sizeof(struct fa_flow_key) == 48, "fa_flow_key layout");
 _Static_assert(sizeof(struct fa_slot) == 128, "fa_slot layout");
 _Static_assert(sizeof(struct fa_flow_value) == 64, "fa_flow_value layout");
+_Static_assert(sizeof(struct fa_release) == 16, "fa_release layout");
 
 #endif /* FLOWACCT_H */

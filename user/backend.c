@@ -229,6 +229,8 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 				 opts->ncgroup_fds > 0 ? opts->ncgroup_fds : 1);
 	skel->rodata->max_slots = opts->max_flows;
 	skel->rodata->audit = opts->audit;
+	skel->rodata->filter_ifindex = opts->ifindex;
+	skel->rodata->filter_netns = opts->ifindex_netns;
 	bpf_map__set_max_entries(skel->maps.audit_socks, opts->audit ? 65536 : 1);
 	bpf_map__set_max_entries(skel->maps.slots, opts->max_flows);
 	bpf_map__set_max_entries(skel->maps.health, opts->max_flows);
@@ -239,11 +241,14 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	bpf_map__set_max_entries(skel->maps.overflow,
 				 opts->max_flows > 4096 ? opts->max_flows : 4096);
 	bpf_map__set_max_entries(skel->maps.pid_filter, opts->npids > 0 ? opts->npids : 1);
+	/* released sockets, read each interval: about as many as flows can leave in one */
+	bpf_map__set_max_entries(skel->maps.released,
+				 opts->max_flows > 16384 ? 2 * opts->max_flows : 32768);
 	cgroup_fd = b == FA_BACKEND_TRACEPOINT ? fa_cgroup2_open() : -1;
 	if (b == FA_BACKEND_TRACEPOINT && cgroup_fd < 0)
 		fa_log("no cgroup v2 hierarchy is mounted: unconnected UDP sockets are shown per "
-		       "socket, not per peer (the tracepoint backend learns peers from cgroup "
-		       "hooks)");
+		       "socket, not per peer, and a closed UDP socket's flows stay until idle "
+		       "(the tracepoint backend learns peers and closes from cgroup hooks)");
 	bpf_object__for_each_program (prog, skel->obj) {
 		bool on = prog_backend(prog) == b &&
 			  (!hook_optional(prog_target(prog)) || hook_exists(prog, vmlinux)) &&
@@ -324,6 +329,10 @@ static int backend_load(const struct fa_backend_opts *opts, enum fa_backend b,
 	out->overflow_fd = bpf_map__fd(skel->maps.overflow);
 	out->stats_fd = bpf_map__fd(skel->maps.stats);
 	out->other_fd = bpf_map__fd(skel->maps.other_traffic);
+	/* without the tracepoint backend's cgroup hooks nothing fills it: not read */
+	out->released_fd = b != FA_BACKEND_TRACEPOINT || cgroup_fd >= 0
+				   ? bpf_map__fd(skel->maps.released)
+				   : -1;
 	out->audit_fd = opts->audit ? bpf_map__fd(skel->maps.audit_socks) : -1;
 	out->max_flows = opts->max_flows;
 	if (cgroup_fd >= 0)
@@ -386,6 +395,10 @@ int fa_backend_open(const struct fa_backend_opts *opts, struct fa_bpf *out, stru
 	enum fa_backend first = opts->backend, last = opts->backend;
 	struct probe_ctx p;
 	struct fa_err why;
+	/* with -q, why backends were skipped is said only if none works: then it is the
+	 * reason flowacct stops */
+	char skipped[FA_BACKEND_MAX][sizeof(why.msg) + 64];
+	int nskipped = 0;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -401,7 +414,7 @@ int fa_backend_open(const struct fa_backend_opts *opts, struct fa_bpf *out, stru
 		if (!ret)
 			ret = backend_load(opts, b, p.vmlinux, out, &why);
 		if (!ret) {
-			fa_log("using backend %s (%s)", fa_backend_names[b], hooks[b]);
+			fa_info("using backend %s (%s)", fa_backend_names[b], hooks[b]);
 			break;
 		}
 		if (opts->backend != FA_BACKEND_AUTO) {
@@ -409,11 +422,17 @@ int fa_backend_open(const struct fa_backend_opts *opts, struct fa_bpf *out, stru
 				   why.msg);
 			break;
 		}
-		fa_log("backend %s skipped: %s", fa_backend_names[b], why.msg);
+		snprintf(skipped[nskipped], sizeof(skipped[0]), "backend %s skipped: %s",
+			 fa_backend_names[b], why.msg);
+		if (!fa_quiet)
+			fa_log("%s", skipped[nskipped]);
+		nskipped++;
 		fa_err_set(err, ret,
 			   "no backend works on this kernel (tried fentry, kprobe, tracepoint; "
 			   "see above)");
 	}
+	for (int i = 0; ret && fa_quiet && i < nskipped; i++)
+		fa_log("%s", skipped[i]);
 out:
 	probe_ctx_close(&p);
 	return ret;

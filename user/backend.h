@@ -30,6 +30,9 @@ struct fa_backend_opts {
 	bool audit; /* --audit: count per TCP socket too (struct fa_audit_key) */
 	const int *cgroup_fds; /* --cgroup: only tasks in these cgroups (or below); n 0: all */
 	int ncgroup_fds;
+	/* -i: only flows whose traffic goes through this interface of this network
+	 * namespace (its inode number); 0: all */
+	__u32 ifindex, ifindex_netns;
 };
 
 #define FA_MAX_CGROUP_FILTERS 16 /* bpf/flowacct.bpf.c: MAX_CGROUP_FILTERS */
@@ -47,9 +50,11 @@ struct fa_bpf {
 	int free_fd; /* queue of retired slots handed back for reuse */
 	int overflow_fd, stats_fd;
 	int other_fd; /* struct fa_other_key -> struct fa_other_value */
+	/* queue of struct fa_release: sockets closed, whose flows leave; -1: none told */
+	int released_fd;
 	int audit_fd; /* --audit: struct fa_audit_key -> struct fa_audit_value; else -1 */
 	__u32 max_flows;
-	struct bpf_link *cgroup_links[4]; /* tracepoint: the UDP peer hooks */
+	struct bpf_link *cgroup_links[5]; /* tracepoint: the UDP peer and release hooks */
 	int ncgroup_links;
 };
 

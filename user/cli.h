@@ -12,8 +12,8 @@
 #define FA_MAX_PIDS 1024
 
 struct fa_config {
-	double interval_s; /* > 0 */
-	long count; /* intervals to run; 0: until interrupted */
+	double interval_s; /* > 0; the interval argument or -d */
+	long count; /* intervals to run (the count argument or -n); 0: until interrupted */
 	bool batch, json;
 	struct fa_view_opts view;
 	int rows; /* 0: all */
@@ -23,6 +23,8 @@ struct fa_config {
 	int ncgroups;
 	int cgroup_fds[FA_MAX_CGROUP_FILTERS]; /* kernel.cgroup_fds points here */
 	const char *host_root; /* --host-root: container runtimes' state is under it */
+	const char *ifname; /* -i: main.c finds its index (kernel.ifindex) */
+	double linger_s; /* --linger: seconds closed flows and exited processes' rows stay */
 	const char *user; /* --user: run as this user after set-up */
 	bool no_seccomp; /* --no-seccomp: no system call filter once running */
 	bool probe_backends; /* --probe-backends: say which backends work here, then exit */
@@ -35,6 +37,9 @@ struct fa_config {
 	bool packets;
 	struct fa_pktring_opts ring;
 	bool verbose;
+	bool quiet; /* -q: no start-up lines on stderr (warnings and errors stay) */
+	bool no_stdout; /* --no-stdout: nothing on stdout; --prometheus or --json-file */
+	bool bits; /* --bits: the table's rates in bits per second */
 };
 
 enum fa_cli_result {

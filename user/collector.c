@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * One sample, in the steps fa_collector_sample() runs in order:
- *   read_kernel()   loss counters, the overflow rows, the packet ring's 5-tuples
+ *   read_kernel()   loss counters, the overflow rows, the packet ring's 5-tuples, the
+ *                   sockets released since the last sample
  *   carry_emit()    the closed rows: what live processes' flows took out of the table
  *   sample_flows()  one pass over the kernel's flow slots, read in place: new flows,
  *                   this interval's deltas, which flows leave, the snapshot's flow rows
@@ -14,9 +15,11 @@
  * it stays in its slot, which the kernel rewrites only after we hand the slot back.
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collector.h"
@@ -31,8 +34,11 @@ struct slot_state {
 	__u32 gen; /* the slot's gen while its flow holds it; 0: no flow */
 	__u32 handed_gen; /* its gen when last handed back to the free queue (0: never) */
 	__u32 retired_at; /* the sample that retired it (0: live); read once more, then freed */
-	__u16 done_for; /* intervals its process has been gone, or its TCP socket closed */
+	__u32 done_for; /* samples its process has been gone, or its socket closed */
 	__u16 idle_for;
+	bool closed; /* as last shown */
+	/* the slot's sock when the kernel said that socket was released; 0: not released */
+	__u64 released_sock;
 	__u64 prev[FA_DIR_MAX][2]; /* bytes and calls per direction at the previous sample */
 	struct fa_counts hprev; /* the health counters at the previous sample */
 };
@@ -65,13 +71,22 @@ struct pid_cache {
 	size_t cap, n; /* n: entries of this sample */
 };
 
+/* The sockets released since the last sample (the kernel's `released` queue), sorted
+ * by address, the newest seq of each: during a sample only. */
+struct release_set {
+	struct fa_release *v;
+	size_t n;
+};
+
 struct fa_collector {
 	const struct fa_bpf *bpf;
 	struct fa_pktring *ring;
 	struct entry **buckets; /* overflow rows and packet 5-tuples, by key */
 	size_t nbuckets, nentries;
-	struct slot_state *slots; /* by slot index */
-	size_t nslots_known; /* slots[] covers this many */
+	/* by slot index, one per kernel slot: mapped whole, so that its memory follows the
+	 * slots ever used (untouched pages cost nothing) and it is never copied to grow */
+	struct slot_state *slots;
+	size_t slots_len; /* bytes mapped */
 	size_t nflows; /* live flows held in slots[] */
 	struct pid_cache pids;
 	struct fa_cgroups *cgroups; /* cgroup ids to paths and names */
@@ -80,6 +95,9 @@ struct fa_collector {
 	__u32 gen;
 	int ncpus;
 	__u32 max_flows;
+	double linger_s, interval_s;
+	__u32 linger; /* linger_s in samples, at least 1 */
+	struct release_set released;
 	struct timespec last;
 	struct fa_counts grand; /* everything since start, removed rows included */
 	__u64 stats_prev[FA_STAT_MAX];
@@ -96,7 +114,7 @@ struct fa_collector {
  */
 struct carry {
 	struct fa_closed row;
-	__u16 gone_for; /* samples its process has been gone */
+	__u32 gone_for; /* samples its process has been gone */
 };
 
 static __u64 carry_key_hash(const struct fa_closed *r)
@@ -379,6 +397,80 @@ static int read_other(struct fa_collector *c, struct fa_snapshot *snap)
 	return 0;
 }
 
+static int release_cmp_sock(const void *a, const void *b)
+{
+	const struct fa_release *x = a, *y = b;
+
+	return x->sock != y->sock ? (x->sock < y->sock ? -1 : 1) : 0;
+}
+
+static int release_cmp(const void *a, const void *b)
+{
+	const struct fa_release *x = a, *y = b;
+
+	if (x->sock != y->sock)
+		return x->sock < y->sock ? -1 : 1;
+	return (__s32)(y->seq - x->seq); /* the newest first */
+}
+
+/* The newest release of the socket at this address, since the last sample. */
+static bool release_find(const struct release_set *r, __u64 sock, __u32 *seq)
+{
+	const struct fa_release key = { .sock = sock }, *e;
+
+	if (!sock)
+		return false;
+	e = fa_bsearch(&key, r->v, r->n, sizeof(*r->v), release_cmp_sock);
+	if (!e)
+		return false;
+	*seq = e->seq;
+	return true;
+}
+
+/*
+ * The sockets released since the last sample, popped from the kernel's queue (a pop per
+ * socket, like the hand-back of the slot its flow leaves later): each is told once, and
+ * its flows learn it in this sample (sock_released). Sorted by address, the newest
+ * release of each kept (a newer socket at a freed one's address, released too). Only
+ * for this sample: freed once its flows are read, so that it holds no memory between
+ * samples, however many sockets one interval closed.
+ */
+static int read_releases(struct fa_collector *c)
+{
+	struct release_set *r = &c->released;
+	size_t cap = 0, k = 0;
+	struct fa_release ev;
+
+	if (c->bpf->released_fd < 0)
+		return 0;
+	/* bounded: sockets released meanwhile wait for the next sample */
+	for (size_t i = 0; i < 2 * (size_t)c->max_flows + 32768; i++) {
+		if (bpf_map_lookup_and_delete_elem(c->bpf->released_fd, NULL, &ev))
+			break; /* ENOENT: empty */
+		if (r->n == cap) {
+			struct fa_release *v =
+				realloc(r->v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			r->v = v;
+		}
+		r->v[r->n++] = ev;
+	}
+	fa_qsort(r->v, r->n, sizeof(*r->v), release_cmp);
+	for (size_t i = 0; i < r->n; i++)
+		if (!k || r->v[k - 1].sock != r->v[i].sock)
+			r->v[k++] = r->v[i];
+	r->n = k;
+	return 0;
+}
+
+static void releases_done(struct fa_collector *c)
+{
+	free(c->released.v);
+	c->released = (struct release_set){};
+}
+
 static int read_kernel(struct fa_collector *c, __u64 *drops)
 {
 	int err = read_overflow(c);
@@ -387,6 +479,8 @@ static int read_kernel(struct fa_collector *c, __u64 *drops)
 		err = read_stats(c, drops);
 	if (!err && c->ring)
 		err = read_packets(c, drops);
+	if (!err)
+		err = read_releases(c);
 	return err;
 }
 
@@ -449,24 +543,6 @@ static __u32 gen_load(const struct fa_slot *s)
 	return __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
 }
 
-static int slots_reserve(struct fa_collector *c, size_t n)
-{
-	size_t cap = c->nslots_known ? c->nslots_known : 1024;
-	struct slot_state *v;
-
-	if (n <= c->nslots_known)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(c->slots, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memset(v + c->nslots_known, 0, (cap - c->nslots_known) * sizeof(*v));
-	c->slots = v;
-	c->nslots_known = cap;
-	return 0;
-}
-
 static void slot_hand_back(struct fa_collector *c, __u32 idx, __u32 gen)
 {
 	if (!bpf_map_update_elem(c->bpf->free_fd, NULL, &idx, BPF_ANY))
@@ -490,24 +566,59 @@ static void flow_retire(struct fa_collector *c, __u32 idx)
 }
 
 /*
- * Which flows leave: those of processes gone for a while; those of TCP sockets closed
- * and still for as long (where the backend tells the state: a long-lived server's
- * connections would otherwise stay until the table is nearly full, one per connection
- * it ever had); idle ones when the table is nearly full.
+ * Has the socket whose bytes the slot counts been released (closed for good)? The kernel
+ * tells each release once (read_releases); the slot remembers it. The socket is the
+ * slot's if its address is the slot's sock and it was released after it took the slot
+ * (a socket made later at a freed socket's address has a newer sock_seq). Bytes that
+ * move on the flow in a later sample are another socket's, as a released one moves
+ * nothing: the flow is open again (a second socket with the same key, which took the
+ * slot over without the kernel rewriting sock: it had the slot cached too).
  */
-static void flow_age(struct fa_collector *c, __u32 idx, struct fa_flow *f, bool moved)
+static bool sock_released(struct fa_collector *c, struct slot_state *st, const struct fa_slot *s,
+			  bool moved)
+{
+	__u64 sock = __atomic_load_n(&s->sock, __ATOMIC_ACQUIRE);
+	__u32 seq;
+
+	if (st->released_sock && (sock != st->released_sock || moved))
+		st->released_sock = 0;
+	if (!st->released_sock && release_find(&c->released, sock, &seq) &&
+	    (__s32)(seq - __atomic_load_n(&s->sock_seq, __ATOMIC_RELAXED)) > 0)
+		st->released_sock = sock; /* its last bytes may be in this sample */
+	return st->released_sock != 0;
+}
+
+/*
+ * Which flows leave, c->linger samples after the first that saw them done (and then
+ * the read after their retirement): those of
+ * processes gone; those of closed sockets (a long-lived server's connections would
+ * otherwise stay until the table is nearly full, one per connection it ever had): a TCP
+ * socket whose state is CLOSE and that moved nothing since, where the backend tells the
+ * state; a socket released (UDP, whose flows nothing else ends; TCP on the kprobe
+ * backend); and idle ones when the table is nearly full.
+ */
+static void flow_age(struct fa_collector *c, __u32 idx, const struct fa_slot *s, struct fa_flow *f,
+		     bool moved)
 {
 	struct slot_state *st = &c->slots[idx];
-	bool closed = f->tuple.proto == FA_PROTO_TCP && f->tcp.state == FA_TCP_CLOSE && !moved;
+	bool done;
 
+	if (f->tuple.proto == FA_PROTO_TCP && c->bpf->health) {
+		f->closed = f->tcp.state == FA_TCP_CLOSE;
+		done = f->closed && !moved;
+	} else {
+		done = f->closed = sock_released(c, st, s, moved);
+	}
+	st->closed = f->closed;
 	f->proc.exited = pid_gone(c, f->proc.pid);
-	st->done_for = f->proc.exited || closed ? st->done_for + 1 : 0;
+	st->done_for = f->proc.exited || done ? st->done_for + 1 : 0;
 	st->idle_for = moved ? 0 : st->idle_for + 1;
-	/* A gone process moves nothing more. A closed socket rarely does: should its owner
-	 * still read what it had received (from FIN-WAIT-2 a socket is CLOSE while readable),
-	 * a read just before the retirement is caught by the read after it, and a later one
-	 * finds its cached slot retired and makes a new flow: no byte is lost. */
-	if (st->done_for > FA_EXITED_LINGER)
+	/* A gone process moves nothing more, nor does a released socket. A TCP socket in
+	 * CLOSE rarely does: should its owner still read what it had received (from
+	 * FIN-WAIT-2 a socket is CLOSE while readable), a read just before the retirement is
+	 * caught by the read after it, and a later one finds its cached slot retired and
+	 * makes a new flow: no byte is lost. */
+	if (st->done_for > c->linger)
 		flow_retire(c, idx);
 	else if (st->idle_for >= IDLE_EVICT_INTERVALS &&
 		 (__u64)c->nflows * 10 >= (__u64)c->max_flows * 9)
@@ -587,6 +698,7 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 	memset(&f->delta, 0, sizeof(f->delta));
 	memset(&f->total, 0, sizeof(f->total));
 	memset(&f->tcp, 0, sizeof(f->tcp));
+	f->closed = st->closed;
 	f->total.rx_bytes = cur[FA_DIR_RX][0];
 	f->total.rx_calls = cur[FA_DIR_RX][1];
 	f->total.tx_bytes = cur[FA_DIR_TX][0];
@@ -612,7 +724,7 @@ static bool sample_slot(struct fa_collector *c, __u32 idx, struct fa_flow *f)
 			st->gen = 0;
 		}
 	} else {
-		flow_age(c, idx, f, moved);
+		flow_age(c, idx, s, f, moved);
 	}
 	return true;
 }
@@ -636,7 +748,7 @@ static int carry_emit(struct fa_collector *c, struct fa_snapshot *snap)
 		struct carry e = v[i];
 
 		e.gone_for = pid_gone(c, e.row.proc.pid) ? e.gone_for + 1 : 0;
-		if (e.gone_for > FA_EXITED_LINGER + 1)
+		if (e.gone_for > c->linger + 1)
 			continue;
 		e.row.proc.exited = e.gone_for > 0;
 		snap->closed[snap->nclosed++] = e.row;
@@ -652,13 +764,9 @@ static int carry_emit(struct fa_collector *c, struct fa_snapshot *snap)
 static int sample_flows(struct fa_collector *c, struct fa_snapshot *snap)
 {
 	size_t hw = *c->bpf->next_slot;
-	int err;
 
 	if (hw > c->bpf->nslots)
 		hw = c->bpf->nslots;
-	err = slots_reserve(c, hw);
-	if (err)
-		return err;
 	snap->flows = malloc((hw ? hw : 1) * sizeof(*snap->flows));
 	if (!snap->flows)
 		return -ENOMEM;
@@ -698,7 +806,7 @@ static void sample_rows(struct fa_collector *c, struct fa_snapshot *snap, size_t
 				}
 				e->proc.exited = pid_gone(c, e->proc.pid);
 				e->exited_for = e->proc.exited ? e->exited_for + 1 : 0;
-				if (e->exited_for > FA_EXITED_LINGER)
+				if (e->exited_for > c->linger)
 					overflow_evict(c, e);
 			}
 			fa_counts_sub(&e->delta, &e->total, &e->prev);
@@ -943,13 +1051,23 @@ int fa_collector_sample(struct fa_collector *c, bool final, struct fa_snapshot *
 	if (!err)
 		err = name_cgroups(c, snap);
 	sweep(c);
+	releases_done(c);
 	if (err)
 		fa_snapshot_free(snap);
 	return err;
 }
 
+/* linger_s in samples of interval_s: the first sample after it, at least the next one */
+void fa_collector_set_interval(struct fa_collector *c, double interval_s)
+{
+	double n = ceil(c->linger_s / interval_s - 1e-9);
+
+	c->interval_s = interval_s;
+	c->linger = n < 1 ? 1 : n > 1e6 ? 1000000 : (__u32)n;
+}
+
 struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktring *ring,
-				      const char *host_root)
+				      const struct fa_collector_opts *opts)
 {
 	struct fa_collector *c = calloc(1, sizeof(*c));
 
@@ -959,14 +1077,24 @@ struct fa_collector *fa_collector_new(const struct fa_bpf *bpf, struct fa_pktrin
 	c->ring = ring;
 	c->ncpus = libbpf_num_possible_cpus();
 	c->max_flows = bpf->max_flows;
-	c->cgroups = fa_cgroups_new(host_root);
+	c->linger_s = opts->linger_s;
+	fa_collector_set_interval(c, opts->interval_s);
+	c->slots_len = ((size_t)bpf->nslots ? bpf->nslots : 1) * sizeof(*c->slots);
+	c->slots = mmap(NULL, c->slots_len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (c->slots == MAP_FAILED) {
+		free(c);
+		return NULL;
+	}
+	c->cgroups = fa_cgroups_new(opts->host_root);
 	if (!c->cgroups) {
+		munmap(c->slots, c->slots_len);
 		free(c);
 		return NULL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &c->last);
 	if (c->ncpus <= 0 || table_grow(c)) {
-		free(c);
+		fa_collector_free(c);
 		return NULL;
 	}
 	return c;
@@ -985,12 +1113,13 @@ void fa_collector_free(struct fa_collector *c)
 		}
 	}
 	free(c->buckets);
-	free(c->slots);
+	munmap(c->slots, c->slots_len);
 	free(c->pids.keys);
 	free(c->pids.gone);
 	fa_cgroups_free(c->cgroups);
 	free(c->idset);
 	free(c->carry.v);
 	free(c->carry.index);
+	releases_done(c);
 	free(c);
 }

@@ -24,6 +24,35 @@ char *fa_fmt_bytes(char *buf, size_t len, double bytes)
 	return buf;
 }
 
+char *fa_fmt_bits(char *buf, size_t len, double bytes)
+{
+	static const char *const units[] = { "b", "kb", "Mb", "Gb", "Tb", "Pb" };
+	double bits = bytes * 8;
+	unsigned int u = 0;
+
+	/* 999.5 would print as "1000": it is the next unit's 1.0 */
+	while (bits >= 999.5 && u < ARRAY_SIZE(units) - 1) {
+		bits /= 1000;
+		u++;
+	}
+	if (u == 0 || bits >= 9.95)
+		snprintf(buf, len, "%.0f %s", bits, units[u]);
+	else
+		snprintf(buf, len, "%.1f %s", bits, units[u]);
+	return buf;
+}
+
+char *fa_fmt_count_rate(char *buf, size_t len, double per_s)
+{
+	if (per_s > 0 && per_s < 0.095) /* one in a long interval: "0.03", not "0.0" */
+		snprintf(buf, len, "%.1g", per_s);
+	else if (per_s < 9.95 && per_s != (double)(__u64)per_s)
+		snprintf(buf, len, "%.1f", per_s);
+	else
+		snprintf(buf, len, "%.0f", per_s);
+	return buf;
+}
+
 size_t fa_fmt_u64(char *buf, __u64 v)
 {
 	char tmp[FA_FMT_U64_LEN];

@@ -15,6 +15,14 @@ char *fa_fmt_bytes(char *buf, size_t len, double bytes);
 char *fa_fmt_usecs(char *buf, size_t len, __u32 us);
 /* "1.2 MiB" style for a rate; the caller adds "/s" if it wants */
 #define FA_FMT_BYTES_LEN 16
+/* A byte count shown in bits, in decimal SI units as iftop and link speeds have them:
+ * "800 b", "9.6 kb", "120 Mb", "1.0 Gb" (3 significant digits); the caller adds "/s".
+ * FA_FMT_BYTES_LEN is room enough. */
+char *fa_fmt_bits(char *buf, size_t len, double bytes);
+/* Things per second (packets): whole numbers, with one decimal below 10 when not whole
+ * ("0.5", "3", "12"), one significant digit below 0.1 ("0.03"), so that one packet in a
+ * long interval is not shown as none. */
+char *fa_fmt_count_rate(char *buf, size_t len, double per_s);
 
 /* v in decimal, NUL-terminated; returns its length. A loop, not snprintf: JSON and metrics
  * write 16 counters per row, and at 100k rows snprintf was a third of the cost. */

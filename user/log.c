@@ -4,6 +4,7 @@
 #include "log.h"
 
 int fa_verbose;
+int fa_quiet;
 
 static void vlog(const char *fmt, va_list ap)
 {
@@ -40,6 +41,17 @@ int fa_log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 	if (level == LIBBPF_DEBUG || !fa_verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+void fa_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fa_quiet)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
 }
 
 void fa_debug(const char *fmt, ...)

@@ -37,5 +37,9 @@ int fa_log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap);
 /* Only with -v */
 void fa_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int fa_verbose;
+/* What flowacct says as it starts (which backend, which process a thread's id means), as
+ * fa_log, but not with -q; warnings and errors go through fa_log, and always appear */
+void fa_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int fa_quiet;
 
 #endif /* FA_LOG_H */

@@ -71,13 +71,16 @@ struct app {
 	struct fa_output *outputs[MAX_OUTPUTS];
 	bool failing[MAX_OUTPUTS];
 	int noutputs;
+	bool has_stdout; /* outputs[0] writes standard output: its failure ends the run */
 	bool reader_gone; /* stdout's reader went away (| head): the run ends, quietly */
+	double nominal_s; /* the current interval's length as asked for; 0: cut short */
 	struct fa_webconfig web; /* --web-config, read before set-up, until the endpoint runs */
 	/* -p: a pidfd per watched process, readable once it has exited, then closed (-1).
 	 * The run ends when every one has: the kernel filters by number, which the next
 	 * process to get it would inherit. */
 	int pidfds[FA_MAX_PIDS];
 	int pids_alive; /* 0: not watching (no -p, or a PID that cannot be watched) */
+	bool watched_exited; /* every one has: the live view shows its last interval */
 };
 
 static void audit_say_mismatches(const struct fa_audit_result *r)
@@ -142,15 +145,17 @@ static int app_tick(struct app *app, bool final)
 		fa_log("reading the kernel's counters failed: %s", strerror(-err));
 		return err;
 	}
+	snap.nominal_s = app->nominal_s;
+	snap.watched_exited = app->watched_exited;
 	for (int i = 0; i < app->noutputs; i++) {
 		int e = app->outputs[i]->emit(app->outputs[i], &snap);
 
 		/* stdout failing (a closed pipe) ends the run; a file or endpoint failing
 		 * (a full disk) is said once per failure streak, and counting goes on */
-		if (e == -EPIPE && i == 0 && !app->tui) {
+		if (e == -EPIPE && i == 0 && app->has_stdout) {
 			app->reader_gone = true; /* as `yes | head` ends: not a failure */
 			err = e;
-		} else if (e && (i == 0 && !app->tui)) {
+		} else if (e && i == 0 && app->has_stdout) {
 			fa_log("%s output failed: %s", app->outputs[i]->name, strerror(-e));
 			err = e;
 		} else if (e && !app->failing[i]) {
@@ -170,33 +175,65 @@ static int app_tick(struct app *app, bool final)
 	return err;
 }
 
+/* What the kernel side counts, when it is not everything: the live view's settings line
+ * says it ("pid 4711  tcp  ipv4  -i eth0  cgroup /system.slice/x.service"). */
+static void selection_text(const struct fa_config *cfg, char *buf, size_t len)
+{
+	const __u8 want = cfg->kernel.want;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < (int)cfg->kernel.npids && n + 16 < len; i++)
+		n += snprintf(buf + n, len - n, "%s%u", i ? "," : "pid ", cfg->pids[i]);
+	if ((want & (FA_WANT_TCP | FA_WANT_UDP)) != (FA_WANT_TCP | FA_WANT_UDP) && n < len)
+		n += snprintf(buf + n, len - n, "%s%s", n ? "  " : "",
+			      want & FA_WANT_TCP ? "tcp" : "udp");
+	if ((want & (FA_WANT_IPV4 | FA_WANT_IPV6)) != (FA_WANT_IPV4 | FA_WANT_IPV6) && n < len)
+		n += snprintf(buf + n, len - n, "%s%s", n ? "  " : "",
+			      want & FA_WANT_IPV4 ? "ipv4" : "ipv6");
+	if (cfg->ifname && n < len)
+		n += snprintf(buf + n, len - n, "%s-i %s", n ? "  " : "", cfg->ifname);
+	for (int i = 0; i < cfg->ncgroups && n < len; i++)
+		n += snprintf(buf + n, len - n, "%scgroup %s", n ? "  " : "", cfg->cgroups[i]);
+}
+
 static int app_open_outputs(struct app *app)
 {
 	struct fa_config *cfg = &app->cfg;
 	struct fa_err why = {};
 	struct fa_output *o = NULL;
+	const struct fa_text_opts text = { .view = cfg->view,
+					   .rows = cfg->rows,
+					   .bits = cfg->bits };
 
-	if (cfg->json) {
+	if (cfg->no_stdout) {
+		/* a service: only the file or the endpoint */
+	} else if (cfg->json) {
 		o = fa_json_open(stdout);
 	} else if (cfg->batch || !isatty(STDOUT_FILENO)) {
-		o = fa_text_open(stdout, &cfg->view, cfg->rows);
+		o = fa_text_open(stdout, &text);
 	} else {
 		struct fa_tui_opts topts = { .view = cfg->view,
 					     .rows = cfg->rows,
-					     .interval_s = cfg->interval_s };
+					     .interval_s = cfg->interval_s,
+					     .bits = cfg->bits,
+					     .linger_s = cfg->linger_s };
+
+		selection_text(cfg, topts.selection, sizeof(topts.selection));
 
 		if (fa_tui_open(&topts, &app->tui, &why)) {
 			/* plain tables still work on any terminal */
 			fa_log("%s; falling back to plain-text output (-b)", why.msg);
-			o = fa_text_open(stdout, &cfg->view, cfg->rows);
+			o = fa_text_open(stdout, &text);
 		}
 	}
-	if (!app->tui && !o) {
+	if (!cfg->no_stdout && !app->tui && !o) {
 		fa_log("out of memory");
 		return -ENOMEM;
 	}
 	if (o)
 		app->outputs[app->noutputs++] = o;
+	app->has_stdout = o != NULL;
 	if (cfg->json_file) {
 		if (fa_jsonfile_open(cfg->json_file, &o, &why)) {
 			fa_log("--json-file %s: %s", cfg->json_file, why.msg);
@@ -224,6 +261,7 @@ static int app_open_outputs(struct app *app)
 static int app_run(struct app *app)
 {
 	double interval = app->cfg.interval_s, next = fa_mono_now() + interval;
+	bool counting = true; /* false once the live view shows the watched processes' end */
 	long done = 0;
 	sigset_t block, orig;
 	struct pollfd pfd[1 + FA_MAX_PIDS]; /* the live view's keys, then the -p pidfds */
@@ -234,19 +272,22 @@ static int app_run(struct app *app)
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &orig);
 	sigdelset(&orig, SIGINT);
 	sigdelset(&orig, SIGTERM);
+	sigdelset(&orig, SIGHUP);
 	for (int i = 0; i < npfd; i++)
 		pfd[i] = (struct pollfd){ .fd = i ? app->pidfds[i - 1] : -1, .events = POLLIN };
 	if (app->tui)
 		pfd[0].fd = fa_tui_fd(app->tui);
+	app->nominal_s = interval;
 
 	while (!exiting) {
 		double left = next - fa_mono_now();
 		struct timespec ts;
 
-		if (left <= 0) {
+		if (left <= 0 && counting) {
 			bool last = app->cfg.count && done + 1 >= app->cfg.count;
 
 			err = app_tick(app, last);
@@ -258,20 +299,34 @@ static int app_run(struct app *app)
 				next = fa_mono_now() + interval;
 			continue;
 		}
+		if (left < 0)
+			left = 0;
 		ts.tv_sec = (time_t)left;
 		ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
-		if (ppoll(pfd, npfd, &ts, &orig) <= 0)
+		if (ppoll(pfd, npfd, counting ? &ts : NULL, &orig) <= 0)
 			continue;
 		for (int i = 1; i < npfd; i++) {
 			if (pfd[i].fd < 0 || !pfd[i].revents)
 				continue;
 			close(pfd[i].fd);
 			app->pidfds[i - 1] = pfd[i].fd = -1;
-			if (!--app->pids_alive) {
-				/* their last bytes are counted: the final interval has them */
-				fa_log("every process given with -p has exited");
+			if (--app->pids_alive)
+				continue;
+			/* Their last bytes are counted: the final interval has them. Nothing is
+			 * counted after it, since the kernel filters by number, which the next
+			 * process to get one would inherit. Tables and JSON end there; the live
+			 * view stays on that interval, as top -p stays, until q. */
+			app->watched_exited = true;
+			app->nominal_s = 0;
+			if (!app->tui) {
+				fa_log("every watched process has exited");
 				exiting = 1;
+				break;
 			}
+			err = app_tick(app, true);
+			if (err)
+				return err;
+			counting = false;
 		}
 		if (pfd[0].revents && app->tui) {
 			switch (fa_tui_input(app->tui)) {
@@ -281,13 +336,17 @@ static int app_run(struct app *app)
 			case FA_TUI_INTERVAL:
 				next += fa_tui_interval(app->tui) - interval;
 				interval = fa_tui_interval(app->tui);
+				fa_collector_set_interval(app->collector, interval);
 				break;
 			case FA_TUI_NONE:
 				break;
 			}
 		}
 	}
+	if (!counting)
+		return 0; /* the last interval was shown */
 	/* interrupted: one last interval covering the time since the previous one */
+	app->nominal_s = 0;
 	return app_tick(app, true);
 }
 
@@ -353,6 +412,69 @@ fail:
 	return false;
 }
 
+/*
+ * -p: each PID as the kernel filters it, a thread's id replaced by its process's (the
+ * kernel's filter compares thread group ids: a thread's own would match nothing), once
+ * each, and a pidfd of each to learn when it exits. false if one does not exist (said).
+ */
+static bool watch_pids(struct app *app)
+{
+	struct fa_config *cfg = &app->cfg;
+	int n = 0;
+
+	for (int i = 0; i < cfg->kernel.npids; i++) {
+		__u32 id = cfg->pids[i], pid = id;
+		int err = fa_pid_tgid(id, &pid), fd;
+		bool dup = false;
+
+		if (err == -ENOENT) {
+			fa_log("no process with PID %u", id);
+			return false;
+		}
+		if (pid != id)
+			fa_info("-p %u is a thread of process %u: watching the process", id, pid);
+		for (int j = 0; j < n; j++)
+			dup |= cfg->pids[j] == pid;
+		if (dup)
+			continue;
+		fd = pidfd_open(pid, 0);
+		if (fd < 0 && errno == ESRCH) { /* gone since /proc was read */
+			fa_log("no process with PID %u", id);
+			return false;
+		}
+		cfg->pids[n] = pid;
+		app->pidfds[n++] = fd;
+		/* a kernel before 5.3 (ENOSYS): filtered, but not watched */
+		app->pids_alive += fd >= 0;
+	}
+	cfg->kernel.npids = n;
+	if (app->pids_alive < n)
+		app->pids_alive = 0;
+	return true;
+}
+
+/* -i: the interface's index in flowacct's own network namespace, and that namespace (an
+ * index names nothing in another). false if there is none of that name (said). */
+static bool iface_resolve(struct fa_config *cfg)
+{
+	struct stat ns;
+	char esc[256];
+
+	cfg->kernel.ifindex = if_nametoindex(cfg->ifname);
+	if (!cfg->kernel.ifindex) {
+		fa_log("-i %s: no such interface (ip link lists them)",
+		       fa_escape(esc, sizeof(esc), cfg->ifname, strlen(cfg->ifname)));
+		return false;
+	}
+	if (stat("/proc/self/ns/net", &ns)) {
+		fa_log("-i: cannot read flowacct's network namespace (/proc/self/ns/net: %s)",
+		       strerror(errno));
+		return false;
+	}
+	cfg->kernel.ifindex_netns = ns.st_ino;
+	return true;
+}
+
 /* --probe-backends: one line per backend, in the order --backend auto tries them. */
 static int probe_backends(void)
 {
@@ -392,6 +514,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	fa_verbose = app.cfg.verbose;
+	fa_quiet = app.cfg.quiet;
 	libbpf_set_print(fa_log_libbpf);
 
 	if (!have_privileges(app.cfg.packets))
@@ -404,6 +527,8 @@ int main(int argc, char **argv)
 				 strlen(app.cfg.ring.ifname)));
 		return FA_EXIT_USAGE;
 	}
+	if (app.cfg.ifname && !iface_resolve(&app.cfg))
+		return FA_EXIT_USAGE;
 	if (app.cfg.user && fa_user_lookup(app.cfg.user, &user, &why)) {
 		fa_log("%s", why.msg);
 		return FA_EXIT_USAGE;
@@ -422,17 +547,8 @@ int main(int argc, char **argv)
 	}
 	if (app.cfg.web_config && !load_web_config(app.cfg.web_config, &app.web))
 		return FA_EXIT_USAGE;
-	for (int i = 0; i < app.cfg.kernel.npids; i++) {
-		app.pidfds[i] = pidfd_open(app.cfg.pids[i], 0);
-		if (app.pidfds[i] < 0 && errno == ESRCH) {
-			fa_log("no process with PID %u", app.cfg.pids[i]);
-			return FA_EXIT_USAGE;
-		}
-		/* a thread's id (EINVAL), or a kernel before 5.3: filtered, but not watched */
-		app.pids_alive += app.pidfds[i] >= 0;
-	}
-	if (app.pids_alive < app.cfg.kernel.npids)
-		app.pids_alive = 0;
+	if (!watch_pids(&app))
+		return FA_EXIT_USAGE;
 
 	if (app.cfg.kernel.audit && fa_audit_probe(&why)) {
 		fa_log("%s", why.msg);
@@ -440,6 +556,9 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* the terminal hung up (or a hangup was sent): end as on SIGTERM, the
+	 * terminal restored and the last interval written */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (fa_backend_open(&app.cfg.kernel, &app.bpf, &why)) {
@@ -450,7 +569,11 @@ int main(int argc, char **argv)
 		fa_log("--packets: %s", why.msg);
 		goto cleanup;
 	}
-	app.collector = fa_collector_new(&app.bpf, app.ring, app.cfg.host_root);
+	app.collector =
+		fa_collector_new(&app.bpf, app.ring,
+				 &(struct fa_collector_opts){ .host_root = app.cfg.host_root,
+							      .interval_s = app.cfg.interval_s,
+							      .linger_s = app.cfg.linger_s });
 	if (!app.collector) {
 		fa_log("out of memory");
 		goto cleanup;
@@ -490,6 +613,8 @@ int main(int argc, char **argv)
 
 cleanup:
 	fa_tui_close(app.tui);
+	if (app.tui && app.watched_exited) /* said on the terminal, once it is back */
+		fa_log("every watched process has exited");
 	if (app.cfg.kernel.audit && app.collector) {
 		if (app.tui)
 			audit_say_mismatches(&app.audit);

@@ -248,11 +248,12 @@ static void put_tcp(struct json_writer *w, const struct fa_tcp_now *tcp)
 }
 
 /* One array element: identity (either part may be absent), then the counters of the
- * kinds it has; tcp: a TCP flow's health, where it is known. */
+ * kinds it has; tcp: a TCP flow's health, where it is known; closed: a flow's (-1: not a
+ * flow). */
 static void put_row(struct json_writer *w, const struct fa_ident *proc, const struct fa_tuple *t,
 		    const struct fa_counts *delta, const struct fa_counts *total,
 		    const struct fa_snapshot *snap, bool active_only, long nflows, long long netns,
-		    unsigned kinds, const struct fa_tcp_now *tcp)
+		    unsigned kinds, const struct fa_tcp_now *tcp, int closed)
 {
 	if (active_only && !fa_counts_moved(delta))
 		return;
@@ -263,6 +264,8 @@ static void put_row(struct json_writer *w, const struct fa_ident *proc, const st
 		put_tuple(w, t);
 	if (netns >= 0) /* a flow: the socket's network namespace */
 		set_int(w, "netns", netns);
+	if (closed >= 0) /* and whether its socket has closed (it leaves after the linger) */
+		set_bool(w, "closed", closed);
 	if (nflows >= 0)
 		set_int(w, "flows", nflows);
 	if (tcp)
@@ -339,7 +342,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 
 		put_row(w, &f->proc, &f->tuple, &f->delta, &f->total, snap, active_only, -1,
 			f->netns, fa_snapshot_kinds(snap, tcp),
-			tcp && snap->health ? &f->tcp : NULL);
+			tcp && snap->health ? &f->tcp : NULL, f->closed);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	bracket(w, "overflow", yajl_gen_array_open);
@@ -347,7 +350,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		const struct fa_overflow *o = &snap->overflow[i];
 
 		put_row(w, &o->proc, NULL, &o->delta, &o->total, snap, active_only, -1, -1,
-			fa_snapshot_kinds(snap, false), NULL);
+			fa_snapshot_kinds(snap, false), NULL, -1);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	if (snap->packets) {
@@ -356,7 +359,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 			const struct fa_unmatched *u = &snap->unmatched[i];
 
 			put_row(w, NULL, &u->tuple, &u->delta, &u->total, snap, active_only, -1, -1,
-				fa_snapshot_kinds(snap, false), NULL);
+				fa_snapshot_kinds(snap, false), NULL, -1);
 		}
 		bracket(w, NULL, yajl_gen_array_close);
 	}
@@ -380,7 +383,7 @@ static void put_snapshot(struct json_writer *w, const struct fa_snapshot *snap, 
 		const struct fa_proc *p = &snap->procs[i];
 
 		put_row(w, &p->proc, NULL, &p->delta, &p->total, snap, active_only, p->nflows, -1,
-			fa_snapshot_kinds(snap, p->part[FA_PART_TCP].present), NULL);
+			fa_snapshot_kinds(snap, p->part[FA_PART_TCP].present), NULL, -1);
 	}
 	bracket(w, NULL, yajl_gen_array_close);
 	put_services(w, snap, active_only);

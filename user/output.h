@@ -25,7 +25,12 @@ typedef int fa_output_emit_fn(struct fa_output *out, const struct fa_snapshot *s
 void *fa_output_new(size_t size, const char *name, fa_output_emit_fn *emit);
 
 /* Plain-text table (-b/--batch, or stdout is not a terminal). */
-struct fa_output *fa_text_open(FILE *f, const struct fa_view_opts *view, int rows);
+struct fa_text_opts {
+	struct fa_view_opts view; /* its active_only and top are the table's own */
+	int rows; /* -r: at most this many rows per interval; 0: all */
+	bool bits; /* --bits: rates in bits per second */
+};
+struct fa_output *fa_text_open(FILE *f, const struct fa_text_opts *opts);
 /* One JSON object per line (-j/--json), listing the rows that moved bytes or packets. */
 struct fa_output *fa_json_open(FILE *f);
 /* The JSON object of one snapshot, compact, without newline, streamed to f (locked while

@@ -2,8 +2,9 @@
 /*
  * Least privilege. Setting up needs CAP_BPF and CAP_PERFMON (loading and attaching the
  * programs), CAP_NET_ADMIN (the tracepoint backend's cgroup programs), CAP_NET_RAW
- * (--packets), CAP_DAC_READ_SEARCH (naming cgroups by their ids at once); running needs
- * only CAP_BPF, for the map operations of each interval where unprivileged bpf() is off.
+ * (--packets), CAP_NET_BIND_SERVICE (a metrics port below 1024); running needs only
+ * CAP_BPF, for the map operations of each interval where unprivileged bpf() is off (so
+ * new cgroups are named by walking the hierarchy, not by open_by_handle_at).
  * Once everything is loaded, attached and opened, fa_privs_drop() keeps CAP_BPF alone,
  * optionally switches to an unprivileged user (--user, like tcpdump -Z), and sets
  * PR_SET_NO_NEW_PRIVS, so that nothing flowacct runs afterwards can gain a privilege.

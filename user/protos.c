@@ -22,6 +22,8 @@ static const struct proto sendpage = { { "sk", "page", "offset", "size", "flags"
  * functions' have, bpf/core_fixes.bpf.h) */
 static const struct proto cleanup_rbuf = { { "sk", "copied" } };
 static const struct proto consume_udp = { { "sk", "skb", "len" } };
+/* a socket's last close: its flows end */
+static const struct proto release = { { "sock" } };
 
 /* "(sk, msg, len)": what the kernel has, for the refusal */
 static void describe(const struct btf *btf, const struct btf_type *fp, char *buf, size_t len)
@@ -91,6 +93,7 @@ int fa_protos_check(const struct btf *btf, struct fa_err *why)
 		{ "tcp_sendmsg", &send_sk_msg_size },  { "udp_sendmsg", &send_sk_msg_len },
 		{ "udpv6_sendmsg", &send_sk_msg_len }, { "tcp_sendpage", &sendpage },
 		{ "tcp_cleanup_rbuf", &cleanup_rbuf }, { "skb_consume_udp", &consume_udp },
+		{ "inet_release", &release },
 	};
 	int err;
 

@@ -139,6 +139,8 @@ static const int bpf_cmds[] = {
  * libbpf disables a kprobe's perf event as it detaches it, at exit. */
 static const unsigned long base_ioctls[] = { TCGETS, TIOCGWINSZ, FIONREAD, PERF_EVENT_IOC_DISABLE };
 static const unsigned long tui_ioctls[] = { TCSETS, TCSETSW, TCSETSF };
+/* the live view's thread waits on its keys, resizes and wakeups (epoll, eventfds) */
+static const int tui_calls[] = { SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait) };
 
 /* The metrics endpoint's thread and the packet ring: sockets opened during set-up. */
 static const int socket_io_calls[] = {
@@ -280,8 +282,10 @@ static int build(scmp_filter_ctx ctx, const struct fa_sandbox_needs *n)
 		allow_if(&r, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, write_flags, 0));
 	}
 	allow_ioctls(&r, base_ioctls, ARRAY_SIZE(base_ioctls));
-	if (n->tui)
+	if (n->tui) {
 		allow_ioctls(&r, tui_ioctls, ARRAY_SIZE(tui_ioctls));
+		allow_all(&r, tui_calls, ARRAY_SIZE(tui_calls));
+	}
 	if (n->prometheus || n->packets || n->audit)
 		allow_all(&r, socket_io_calls, ARRAY_SIZE(socket_io_calls));
 	/* --audit opens one netlink socket per check; no other socket can be made */

@@ -40,6 +40,9 @@ struct fa_flow {
 	struct fa_ident proc;
 	struct fa_tuple tuple;
 	__u32 netns; /* the socket's network namespace (inode number) */
+	/* its socket has closed (TCP, where snap->health: state CLOSE; UDP, and TCP on the
+	 * kprobe backend: released, its last file closed); it leaves after the linger */
+	bool closed;
 	struct fa_tcp_now tcp; /* TCP flows, where snap->health */
 	struct fa_counts delta; /* this interval */
 	struct fa_counts total; /* since flowacct started (or since the flow appeared) */
@@ -102,11 +105,16 @@ struct fa_other {
 struct fa_snapshot {
 	struct timespec ts; /* CLOCK_REALTIME at the end of the interval */
 	double interval_s; /* measured length of the interval (CLOCK_MONOTONIC) */
+	/* the length asked for (the interval, -d, the live view's + and -); 0 when the
+	 * interval had none: cut short (the run was interrupted, every watched process
+	 * exited) or lengthened midway. Rates divide by fa_snapshot_rate_secs(). */
+	double nominal_s;
 	const char *backend; /* "tracepoint", "fentry", "kprobe" */
 	bool packets; /* packet counts (--packets) are valid */
 	bool health; /* TCP health (FA_CK_HEALTH counts, fa_flow.tcp) is valid: the backend
 		      * has its hooks */
 	bool final; /* the last interval, emitted on exit */
+	bool watched_exited; /* -p: every watched process has exited; nothing more is counted */
 	struct fa_counts delta,
 		total; /* everything: unattributed bytes and unmatched packets too */
 	__u64 drops[FA_DROP_MAX];
@@ -125,6 +133,19 @@ struct fa_snapshot {
 	struct fa_cgroup_info *cgroups; /* every cgroup id of a row, sorted by id */
 	size_t ncgroups;
 };
+
+/*
+ * The seconds every output divides an interval's counts by for a rate per second: the
+ * measured length, but never less than the nominal one, so that no rate is above what
+ * moved in a second (a timer that fired 0.3 ms late made the next interval 0.9997 s
+ * long). An interval shorter than a second is extrapolated to one by nature. Never 0.
+ */
+static inline double fa_snapshot_rate_secs(const struct fa_snapshot *snap)
+{
+	double s = snap->interval_s > snap->nominal_s ? snap->interval_s : snap->nominal_s;
+
+	return s > 0 ? s : 1;
+}
 
 /* The path and name of a row's cgroup id; NULL if the snapshot does not have it. */
 const struct fa_cgroup_info *fa_snapshot_cgroup(const struct fa_snapshot *snap, __u64 id);

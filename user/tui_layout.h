@@ -28,12 +28,20 @@ enum fa_tui_col {
 	FA_TUI_COL_RETRANS, /* TCP segments retransmitted since start, where health is known */
 	FA_TUI_COL_RX_RATE,
 	FA_TUI_COL_TX_RATE,
+	FA_TUI_COL_HIST, /* the row's RX/s + TX/s over the last intervals, as a small graph */
+	FA_TUI_COL_AVG2, /* RX/s + TX/s averaged over 2 s, 10 s, 40 s (iftop's) */
+	FA_TUI_COL_AVG10,
+	FA_TUI_COL_AVG40,
 	FA_TUI_COL_RX_TOTAL,
 	FA_TUI_COL_TX_TOTAL,
 	FA_TUI_COL_RX_PKTS, /* packets per second, only with --packets */
 	FA_TUI_COL_TX_PKTS,
+	FA_TUI_COL_CMD, /* the process's command line, last: it takes what width is left */
 	FA_TUI_COL_MAX,
 };
+
+/* The averages' windows, seconds, in the order of FA_TUI_COL_AVG2.. */
+extern const double fa_tui_avg_windows[3];
 
 struct fa_tui_col_pos {
 	enum fa_tui_col col;
@@ -48,7 +56,27 @@ struct fa_tui_table {
 	bool packets; /* the snapshot has packet counts */
 	bool health; /* the snapshot has TCP health */
 	bool exact; /* exact byte counts instead of KiB/MiB/... */
+	bool bits; /* rates in bits per second (totals stay in bytes) */
+	unsigned hidden; /* 1u << col: columns the user turned off (the column chooser) */
 };
+
+/* What a row shows beyond the snapshot: looked up by the live view, NULL-able. */
+struct fa_tui_rowinfo {
+	const char *user; /* the user name; NULL: print the uid */
+	const char *cmdline; /* raw bytes (NULs as spaces): escaped when shown; NULL: "-" */
+	double avg[3]; /* bytes per second over fa_tui_avg_windows */
+	bool known; /* the history has the row (else averages show "-") */
+};
+
+/* Columns the chooser offers, in its order; the others always show where they apply. */
+extern const enum fa_tui_col fa_tui_optional_cols[];
+extern const size_t fa_tui_noptional_cols;
+/* Off until chosen: the averages and the command line */
+#define FA_TUI_HIDDEN_DEFAULT                                                                      \
+	((1u << FA_TUI_COL_AVG2) | (1u << FA_TUI_COL_AVG10) | (1u << FA_TUI_COL_AVG40) |           \
+	 (1u << FA_TUI_COL_CMD))
+/* A column's title without sort marker ("CONTAINER/UNIT", ...), as the chooser lists it. */
+const char *fa_tui_col_name(enum fa_tui_col col);
 
 /*
  * Chooses the columns that fit in `width` screen columns, in display order, into
@@ -62,7 +90,7 @@ struct fa_tui_table {
 int fa_tui_layout(int width, const struct fa_tui_table *tab, const int *want,
 		  struct fa_tui_col_pos *out);
 
-/* The column a view's sort order is shown on (FA_SORT_TOTAL: RX/s and TX/s both are
+/* The column a view's sort order is shown on (FA_SORT_RATE: RX/s and TX/s both are
  * marked; sorting by name marks the group's name in group views). */
 bool fa_tui_col_is_sorted(enum fa_tui_col col, const struct fa_view_opts *view);
 /* Does the sort put the smallest first? (pid and name ascend by default, bytes descend) */
@@ -76,11 +104,28 @@ char *fa_tui_title(char *buf, size_t len, enum fa_tui_col col, const struct fa_v
 
 /*
  * The text of one cell, escaped (no control characters, nothing that is not printable
- * ASCII), not yet clipped. iv: the interval in seconds, for rates. user: the row's user
- * name, or NULL to print the uid.
+ * ASCII), not yet clipped. iv: the interval's rate divisor in seconds. info: what the
+ * view looked up for the row (NULL: nothing).
  */
 char *fa_tui_cell(char *buf, size_t len, enum fa_tui_col col, const struct fa_view_row *row,
-		  const struct fa_tui_table *tab, double iv, const char *user);
+		  const struct fa_tui_table *tab, double iv, const struct fa_tui_rowinfo *info);
+
+/* A rate as the table shows it: bytes (or, with tab->bits, bits) per second. */
+char *fa_tui_rate(char *buf, size_t len, double bytes_per_s, const struct fa_tui_table *tab);
+
+/*
+ * A graph of n values in n cells, scaled to max (0: the largest value): block elements
+ * U+2581..U+2588 with utf8, else ASCII " .:-=+*#". A zero is a blank, anything else at
+ * least the lowest mark. dst needs 3 * n + 1 bytes.
+ */
+char *fa_tui_spark(char *dst, size_t len, const double *v, int n, double max, bool utf8);
+
+/*
+ * Joins fields into a line of at most width columns, two blanks apart, in their order,
+ * leaving out whole each field that does not fit in what is left (a number is never cut);
+ * a NULL or empty field is skipped. Put the fields that matter most first.
+ */
+char *fa_tui_fields(char *dst, size_t len, int width, const char *const *fields, int n);
 #define FA_TUI_CELL_LEN 512 /* a cgroup path, escaped and cut */
 
 /*

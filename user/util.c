@@ -54,8 +54,16 @@ int fa_caps_keep(unsigned long long keep)
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = {};
 
-	for (int i = 0; i < 2; i++)
-		d[i].effective = d[i].permitted = (__u32)(keep >> (32 * i));
+	/* of what is asked, what is held: a capability never granted (CAP_NET_BIND_SERVICE
+	 * for a port above 1024, CAP_BPF where CAP_SYS_ADMIN stands in for it) cannot be
+	 * kept, and asking for it would fail the whole call */
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		d[i].permitted &= (__u32)(keep >> (32 * i));
+		d[i].effective = d[i].permitted;
+		d[i].inheritable = 0;
+	}
 	return syscall(SYS_capset, &h, d) ? -errno : 0;
 }
 
@@ -181,6 +189,35 @@ int fa_cgroup2_open(void)
 	if (fa_cgroup2_path(path, sizeof(path)))
 		return -1;
 	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int fa_status_tgid(FILE *status, __u32 *tgid)
+{
+	char line[256];
+	unsigned int v;
+
+	while (fgets(line, sizeof(line), status))
+		if (sscanf(line, "Tgid: %u", &v) == 1) {
+			*tgid = v;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int fa_pid_tgid(__u32 id, __u32 *tgid)
+{
+	char path[32];
+	FILE *f;
+	int err;
+
+	/* a thread's directory is there though /proc does not list it */
+	snprintf(path, sizeof(path), "/proc/%u/status", id);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	err = fa_status_tgid(f, tgid);
+	fclose(f);
+	return err;
 }
 
 int fa_listen_parse(const char *listen, struct sockaddr_storage *ss, char *err, size_t errlen)

@@ -62,7 +62,7 @@ double fa_mono_now(void);
 /* Is cap (CAP_*) in the calling thread's effective set? */
 bool fa_cap_effective(int cap);
 /* Narrows the calling thread's capabilities (effective and permitted) to keep, a mask of
- * 1ULL << CAP_* (a subset of what it has). 0 or -errno. */
+ * 1ULL << CAP_*: those of them it has (asking for more is no error). 0 or -errno. */
 int fa_caps_keep(unsigned long long keep);
 
 /*
@@ -82,6 +82,12 @@ int fa_cgroup2_open(void);
 int fa_cgroup2_path(char *buf, size_t len);
 /* The same, from a mountinfo file's text (the parser fa_cgroup2_path uses). */
 int fa_cgroup2_mountpoint(FILE *mountinfo, char *buf, size_t len);
+
+/* -p ID: the process (thread group) whose thread ID is, from /proc/ID/status (the ID of a
+ * process is its own). 0, -ENOENT (no such process or thread), -errno. */
+int fa_pid_tgid(__u32 id, __u32 *tgid);
+/* The same, from a status file's text (the parser fa_pid_tgid uses). 0, -EINVAL (no Tgid). */
+int fa_status_tgid(FILE *status, __u32 *tgid);
 
 /* --prometheus [ADDR:]PORT: ADDR a name, an IPv4 address or a bracketed IPv6 one
  * ("[::1]:9100"), 127.0.0.1 if none. 0, or -EINVAL with a reason in err. */

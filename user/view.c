@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "format.h"
 #include "util.h"
 #include "view.h"
@@ -15,9 +16,10 @@ const char *const fa_group_names[FA_GROUP_MAX] = {
 };
 
 const char *const fa_sort_names[FA_SORT_MAX] = {
-	[FA_SORT_RX] = "rx",   [FA_SORT_TX] = "tx",	[FA_SORT_TOTAL] = "total",
-	[FA_SORT_PID] = "pid", [FA_SORT_COMM] = "comm", [FA_SORT_RETRANS] = "retrans",
-	[FA_SORT_RTT] = "rtt",
+	[FA_SORT_RX] = "rx",	       [FA_SORT_TX] = "tx",
+	[FA_SORT_RATE] = "rate",       [FA_SORT_TOTAL_BYTES] = "total",
+	[FA_SORT_PID] = "pid",	       [FA_SORT_COMM] = "comm",
+	[FA_SORT_RETRANS] = "retrans", [FA_SORT_RTT] = "rtt",
 };
 
 bool fa_counts_moved(const struct fa_counts *d)
@@ -28,23 +30,96 @@ bool fa_counts_moved(const struct fa_counts *d)
 	       d->resets_received;
 }
 
-/* Case-insensitive substring of the escaped name, the endpoints or the protocol. */
-static bool row_match(const struct fa_ident *proc, const struct fa_tuple *t, const char *filter)
+/* Does hay contain the n bytes of needle, ignoring case? */
+static bool contains_ci(const char *hay, const char *needle, size_t n)
 {
-	char buf[FA_ESCAPED_COMM_LEN + 2 * FA_FMT_ENDPOINT_LEN + 32] = "";
-	char comm[FA_ESCAPED_COMM_LEN] = "", l[FA_FMT_ENDPOINT_LEN] = "",
-	     r[FA_FMT_ENDPOINT_LEN] = "";
+	for (; *hay; hay++)
+		if (!strncasecmp(hay, needle, n))
+			return true;
+	return !n;
+}
+
+/* The port a ":PORT" term names, or -1 if the term is text. */
+static int term_port(const char *t, size_t n)
+{
+	unsigned long port = 0;
+
+	if (n < 2 || n > 6 || t[0] != ':')
+		return -1;
+	for (size_t i = 1; i < n; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		port = port * 10 + (t[i] - '0');
+	}
+	return port <= 65535 ? (int)port : -1;
+}
+
+static bool term_holds(const char *t, size_t n, const struct fa_filter_fields *row)
+{
+	int port = term_port(t, n);
+
+	if (port >= 0)
+		return row->tuple && (row->tuple->lport == port || row->tuple->rport == port);
+	for (size_t i = 0; i < ARRAY_SIZE(row->text) && row->text[i]; i++)
+		if (contains_ci(row->text[i], t, n))
+			return true;
+	return false;
+}
+
+bool fa_filter_match(const char *filter, const struct fa_filter_fields *row)
+{
+	const char *p = filter ? filter : "";
+
+	for (;;) {
+		bool negate = false;
+		size_t n;
+
+		p += strspn(p, " ");
+		if (!*p)
+			return true;
+		n = strcspn(p, " ");
+		if (*p == '!') {
+			negate = true;
+			p++;
+			n--;
+		}
+		/* a lone "!" negates nothing: it is no condition */
+		if (n && term_holds(p, n, row) == negate)
+			return false;
+		p += n;
+	}
+}
+
+/*
+ * A flow, overflow or unmatched row against the filter: its fields as the tables show
+ * them. group: the name of the group the row is in (views by group), else NULL.
+ */
+static bool row_match(const struct fa_snapshot *snap, const struct fa_ident *proc,
+		      const struct fa_tuple *t, const char *group, const char *filter)
+{
+	/* not zeroed whole: 4 KB a row, at 100k rows an interval */
+	char comm[FA_ESCAPED_COMM_LEN], l[FA_FMT_ENDPOINT_LEN], r[FA_FMT_ENDPOINT_LEN];
+	char wl[FA_RT_NAME_LEN * 4], name[FA_CGROUP_PATH_LEN * 4];
+	struct fa_filter_fields f = { .text = { comm, l, r, wl, name }, .tuple = t };
 
 	if (!filter || !*filter)
 		return true;
-	if (proc)
+	comm[0] = l[0] = r[0] = wl[0] = name[0] = '\0';
+	if (proc) {
+		const struct fa_cgroup_info *cg = fa_snapshot_cgroup(snap, proc->cgroup_id);
+		const char *w = cg ? fa_cgroup_workload(cg) : "";
+
 		fa_escape(comm, sizeof(comm), proc->comm, sizeof(proc->comm));
+		fa_escape(wl, sizeof(wl), w, strlen(w));
+	}
 	if (t) {
 		fa_fmt_endpoint(l, sizeof(l), t->family, t->laddr, t->lport);
 		fa_fmt_endpoint(r, sizeof(r), t->family, t->raddr, t->rport);
+		f.text[5] = fa_proto_name(t->proto);
 	}
-	snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s", comm, l, r, t ? fa_proto_name(t->proto) : "");
-	return strcasestr(buf, filter) != NULL;
+	if (group)
+		fa_escape(name, sizeof(name), group, strlen(group));
+	return fa_filter_match(filter, &f);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -55,8 +130,9 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /*
- * The processes a filter selects: those whose name matches, or any of whose flows does,
- * shown with all their traffic (a filter picks rows; it never changes their numbers).
+ * The processes a filter selects: those of which one row (a flow, the overflow row, the
+ * bytes of closed flows) matches it, shown with all their traffic (a filter picks rows; it
+ * never changes their numbers).
  */
 static int pids_matching(const struct fa_snapshot *snap, const char *filter, __u32 **out, size_t *n)
 {
@@ -66,13 +142,13 @@ static int pids_matching(const struct fa_snapshot *snap, const char *filter, __u
 	if (!pids)
 		return -ENOMEM;
 	for (size_t i = 0; i < snap->nflows; i++)
-		if (row_match(&snap->flows[i].proc, &snap->flows[i].tuple, filter))
+		if (row_match(snap, &snap->flows[i].proc, &snap->flows[i].tuple, NULL, filter))
 			pids[k++] = snap->flows[i].proc.pid;
 	for (size_t i = 0; i < snap->noverflow; i++)
-		if (row_match(&snap->overflow[i].proc, NULL, filter))
+		if (row_match(snap, &snap->overflow[i].proc, NULL, NULL, filter))
 			pids[k++] = snap->overflow[i].proc.pid;
 	for (size_t i = 0; i < snap->nclosed; i++)
-		if (row_match(&snap->closed[i].proc, NULL, filter))
+		if (row_match(snap, &snap->closed[i].proc, NULL, NULL, filter))
 			pids[k++] = snap->closed[i].proc.pid;
 	fa_qsort(pids, k, sizeof(*pids), cmp_u32);
 	*out = pids;
@@ -116,7 +192,8 @@ static int cmp_rows(const void *a, const void *b, void *arg)
 	return opts->reverse ? -c : c;
 }
 
-/* The row's sort keys, largest first: the sorted column's value, then the total since start. */
+/* The row's sort keys, largest first: the sorted column's value, then the total since start
+ * (for the total, the rate). */
 static void set_sort_key(struct fa_view_row *r, enum fa_sort sort)
 {
 	const struct fa_counts *d = r->delta;
@@ -141,7 +218,11 @@ static void set_sort_key(struct fa_view_row *r, enum fa_sort sort)
 	case FA_SORT_RTT:
 		r->sort_key[0] = r->tcp ? r->tcp->srtt_us : 0;
 		break;
-	case FA_SORT_TOTAL:
+	case FA_SORT_TOTAL_BYTES:
+		r->sort_key[0] = r->total->rx_bytes + r->total->tx_bytes;
+		r->sort_key[1] = d->rx_bytes + d->tx_bytes;
+		return;
+	case FA_SORT_RATE:
 	case FA_SORT_MAX:
 		r->sort_key[0] = d->rx_bytes + d->tx_bytes;
 		break;
@@ -216,7 +297,7 @@ static int build_flows(const struct fa_snapshot *snap, struct builder *b)
 	for (size_t i = 0; i < snap->nflows; i++) {
 		const struct fa_flow *f = &snap->flows[i];
 
-		if (row_match(&f->proc, &f->tuple, filter))
+		if (row_match(snap, &f->proc, &f->tuple, NULL, filter))
 			add(b,
 			    &(struct fa_view_row){
 				    .proc = &f->proc,
@@ -224,13 +305,14 @@ static int build_flows(const struct fa_snapshot *snap, struct builder *b)
 				    .cgroup = fa_snapshot_cgroup(snap, f->proc.cgroup_id),
 				    .tcp = snap->health && f->tuple.proto == FA_PROTO_TCP ? &f->tcp
 											  : NULL,
+				    .closed = f->closed,
 				    .delta = &f->delta,
 				    .total = &f->total });
 	}
 	for (size_t i = 0; i < snap->noverflow; i++) {
 		const struct fa_overflow *o = &snap->overflow[i];
 
-		if (row_match(&o->proc, NULL, filter))
+		if (row_match(snap, &o->proc, NULL, NULL, filter))
 			add(b, &(struct fa_view_row){
 				       .proc = &o->proc,
 				       .label = "(overflow)",
@@ -241,7 +323,7 @@ static int build_flows(const struct fa_snapshot *snap, struct builder *b)
 	for (size_t i = 0; i < snap->nunmatched; i++) {
 		const struct fa_unmatched *u = &snap->unmatched[i];
 
-		if (row_match(NULL, &u->tuple, filter))
+		if (row_match(snap, NULL, &u->tuple, NULL, filter))
 			add(b, &(struct fa_view_row){ .tuple = &u->tuple,
 						      .delta = &u->delta,
 						      .total = &u->total });
@@ -277,7 +359,7 @@ struct group {
 	char name[FA_CGROUP_PATH_LEN]; /* raw, as the cgroup or runtime gave it */
 	const struct fa_cgroup_info *cg; /* its first cgroup; NULL: not known */
 	__u32 nflows, nprocs;
-	bool match; /* the filter picks it */
+	bool match; /* the filter picks it: one of its rows, with the group's name, matches */
 	struct fa_counts delta, total;
 };
 
@@ -374,7 +456,9 @@ static int group_row(struct grouping *gr, const struct fa_snapshot *snap, enum f
 	grp = &((struct group *)gr->t.v)[k];
 	if (t)
 		grp->nflows++;
-	grp->match = grp->match || row_match(id, t, filter);
+	/* the row with its group's name: a term may name either, and a negated one must hold
+	 * of both */
+	grp->match = grp->match || row_match(snap, id, t, grp->name, filter);
 	fa_counts_add(&grp->delta, delta);
 	fa_counts_add(&grp->total, total);
 	group_pid(gr, k, id->pid);
@@ -418,14 +502,9 @@ static int group_rows(const struct fa_snapshot *snap, const struct fa_view_opts 
 		if (group_row(gr, snap, opts->group, &c->proc, NULL, &none, &c->total, filter))
 			return -ENOMEM;
 	}
-	for (size_t i = 0; i < gr->t.n; i++) {
-		struct group *g = &((struct group *)gr->t.v)[i];
-		char esc[FA_CGROUP_PATH_LEN * 4];
-
-		g->match =
-			!filter || g->match ||
-			strcasestr(fa_escape(esc, sizeof(esc), g->name, sizeof(g->name)), filter);
-	}
+	if (!filter) /* every group is shown; with one, those of which one row matched */
+		for (size_t i = 0; i < gr->t.n; i++)
+			((struct group *)gr->t.v)[i].match = true;
 	return 0;
 }
 

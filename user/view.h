@@ -6,9 +6,10 @@
 #include "snapshot.h"
 
 enum fa_sort {
-	FA_SORT_RX,
-	FA_SORT_TX,
-	FA_SORT_TOTAL,
+	FA_SORT_RX, /* RX/s */
+	FA_SORT_TX, /* TX/s */
+	FA_SORT_RATE, /* RX/s + TX/s, the default */
+	FA_SORT_TOTAL_BYTES, /* RX_TOTAL + TX_TOTAL: bytes since start */
 	FA_SORT_PID,
 	FA_SORT_COMM,
 	FA_SORT_RETRANS, /* TCP retransmits this interval, then since start */
@@ -40,13 +41,13 @@ struct fa_view_opts {
 	enum fa_sort sort;
 	bool reverse; /* ascending where the default is descending, and the other way */
 	bool active_only; /* only rows that moved bytes or packets this interval */
-	const char *filter; /* substring over escaped comm, addresses and ports; NULL: all */
+	const char *filter; /* terms, all of which a row must match (fa_filter_match); NULL: all */
 	size_t top; /* only the first `top` rows are needed in order (0: all); the rest follow
 		     * unordered, so a screen or a -r table of 100k flows sorts only what it shows
 		     */
 };
 
-/* "rx", "tx", "total", "pid", "comm", "retrans", "rtt" */
+/* "rx", "tx", "rate", "total", "pid", "comm", "retrans", "rtt" */
 extern const char *const fa_sort_names[FA_SORT_MAX];
 
 /*
@@ -64,6 +65,7 @@ struct fa_view_row {
 	const char *label;
 	const struct fa_cgroup_info *cgroup; /* the row's cgroup, if the snapshot names it */
 	const struct fa_tcp_now *tcp; /* a TCP flow's health now, where the snapshot has it */
+	bool closed; /* a flow whose socket has closed: it leaves after the linger */
 	__u32 nflows; /* process and group rows: their flows */
 	__u32 nprocs; /* group rows: their processes */
 	const struct fa_counts *delta, *total;
@@ -74,6 +76,20 @@ struct fa_view_row {
  * them all. 0 or -ENOMEM. */
 int fa_view_build(const struct fa_snapshot *snap, const struct fa_view_opts *opts,
 		  struct fa_view_row **out, size_t *n);
+
+/*
+ * The filter (--filter, the live view's /): terms separated by spaces, every one of which
+ * must hold. A term is case-insensitive text that one of the row's fields contains (its
+ * escaped COMM, PROTO, LOCAL and REMOTE as addr:port, CONTAINER/UNIT; a group's name),
+ * or :PORT, a local or remote port exactly; !TERM holds where TERM does not.
+ */
+struct fa_filter_fields {
+	const char *text[8]; /* what text terms search, up to the first NULL */
+	const struct fa_tuple *tuple; /* its ports, for :PORT; NULL: none */
+};
+
+/* Does a row with these fields pass filter (NULL or "": every row does)? */
+bool fa_filter_match(const char *filter, const struct fa_filter_fields *row);
 
 /* Did the counts move bytes or packets this interval, or did a TCP event happen? */
 bool fa_counts_moved(const struct fa_counts *delta);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The collector against real BPF maps of the same shape as the kernel side's (needs
- * root, like everything BPF): interval deltas, totals, eviction of exited processes and
- * of closed TCP sockets without losing a byte, unattributed bytes, v4-mapped addresses.
+ * root, like everything BPF): interval deltas, totals, eviction of exited processes, of
+ * closed TCP sockets and of released UDP sockets' flows without losing a byte,
+ * unattributed bytes, v4-mapped addresses.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,9 @@ struct fixture {
 };
 
 #define NSLOTS 64
+/* --linger 3 at 1 s intervals: a closed flow leaves LINGER samples after the first that
+ * saw it so, then the read after its retirement */
+#define LINGER 3
 
 static int setup(void **state)
 {
@@ -46,12 +50,14 @@ static int setup(void **state)
 					    sizeof(struct fa_flow_value), 64, NULL);
 	f->bpf.stats_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "stats", sizeof(__u32),
 					 sizeof(__u64), FA_STAT_MAX, NULL);
+	f->bpf.released_fd = bpf_map_create(BPF_MAP_TYPE_QUEUE, "released", 0,
+					    sizeof(struct fa_release), NSLOTS, NULL);
 	f->bpf.backend = FA_BACKEND_TRACEPOINT;
 	f->bpf.max_flows = NSLOTS;
 	f->bpf.nslots = NSLOTS;
 	f->bpf.next_slot = &f->next_slot;
 	if (f->slots_fd < 0 || f->bpf.index_fd < 0 || f->bpf.free_fd < 0 ||
-	    f->bpf.overflow_fd < 0 || f->bpf.stats_fd < 0) {
+	    f->bpf.overflow_fd < 0 || f->bpf.stats_fd < 0 || f->bpf.released_fd < 0) {
 		fprintf(stderr, "creating BPF maps failed (%s): these tests need root and BPF\n",
 			strerror(errno));
 		return -1;
@@ -63,7 +69,8 @@ static int setup(void **state)
 		return -1;
 	}
 	f->ncpus = libbpf_num_possible_cpus();
-	f->c = fa_collector_new(&f->bpf, NULL, NULL);
+	f->c = fa_collector_new(&f->bpf, NULL,
+				&(struct fa_collector_opts){ .interval_s = 1, .linger_s = LINGER });
 	*state = f;
 	return f->c ? 0 : -1;
 }
@@ -79,6 +86,7 @@ static int teardown(void **state)
 	close(f->bpf.free_fd);
 	close(f->bpf.overflow_fd);
 	close(f->bpf.stats_fd);
+	close(f->bpf.released_fd);
 	free(f);
 	return 0;
 }
@@ -223,10 +231,10 @@ static void test_unattributed_bytes_count_in_totals(void **state)
 }
 
 /*
- * An exited process's flows leave after FA_EXITED_LINGER samples: their slots are
- * retired (the index forgets the key, gen turns even), read once more a sample later,
- * which catches bytes added by events that found the slot just before its retirement,
- * and then handed back for reuse. Every byte is reported.
+ * An exited process's flows leave LINGER samples after the first that saw it gone: their
+ * slots are retired (the index forgets the key, gen turns even), read once more a sample
+ * later, which catches bytes added by events that found the slot just before its
+ * retirement, and then handed back for reuse. Every byte is reported.
  */
 static void test_exited_process_evicted_without_loss(void **state)
 {
@@ -245,19 +253,19 @@ static void test_exited_process_evicted_without_loss(void **state)
 	k2 = key_of(dead, 2001); /* a second flow of the same process leaves with it */
 	slot = put_flow(f, &k, 1000, 0, "gone");
 	slot2 = put_flow(f, &k2, 1, 0, "gone");
-	for (i = 0; i < FA_EXITED_LINGER + 3; i++) {
+	for (i = 0; i < LINGER + 3; i++) {
 		const struct fa_flow *r;
 
-		if (i == FA_EXITED_LINGER) /* bytes arrive right before the retirement */
+		if (i == LINGER) /* bytes arrive right before the retirement */
 			put_flow(f, &k, 1234, 0, "gone");
-		if (i == FA_EXITED_LINGER + 1) { /* and from an event that found it just before */
+		if (i == LINGER + 1) { /* and from an event that found it just before */
 			assert_true(f->bpf.slots[slot].gen % 2 == 0); /* retired */
 			assert_int_not_equal(bpf_map_lookup_elem(f->bpf.index_fd, &k, &idx), 0);
 			f->bpf.slots[slot].bytes[FA_DIR_RX] += 66;
 		}
 		assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 		r = find(&s, dead, 2000);
-		if (i <= FA_EXITED_LINGER + 1) {
+		if (i <= LINGER + 1) {
 			assert_non_null(r);
 			assert_true(r->proc.exited);
 			assert_string_equal(r->proc.comm, "gone");
@@ -283,10 +291,10 @@ static void test_exited_process_evicted_without_loss(void **state)
 
 /*
  * A live process's TCP flow whose socket has closed leaves like an exited process's flow,
- * FA_EXITED_LINGER samples after its last event, without losing a byte; its open
- * connection stays, and so does a closed one that moves again (its socket's owner
- * reading what it had received). Without health (kprobe) the state is unknown: no
- * closed flow leaves.
+ * LINGER samples after the first that saw it closed and idle, without losing a byte; its
+ * open connection stays, and so does a closed one that moves again (its socket's owner
+ * reading what it had received). Without health (kprobe) the state is unknown: only a
+ * release (test_released_flows_leave) ends a flow.
  */
 static void test_closed_tcp_flow_evicted_without_loss(void **state)
 {
@@ -312,21 +320,23 @@ static void test_closed_tcp_flow_evicted_without_loss(void **state)
 	put_flow(f, &reread, 2, 1, "srv");
 	h[sd].state = h[sr].state = FA_TCP_CLOSE;
 	h[sd].closes = h[sr].closes = 1;
-	for (i = 0; i <= FA_EXITED_LINGER + 3; i++) {
+	for (i = 0; i <= LINGER + 3; i++) {
 		const struct fa_flow *r;
 
 		/* the owner of one reads once more, in the last interval before it would leave */
-		if (i == FA_EXITED_LINGER)
+		if (i == LINGER)
 			put_flow(f, &reread, 3, 1, "srv");
 		assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 		assert_non_null(find(&s, getpid(), 5000));
+		assert_false(find(&s, getpid(), 5000)->closed);
 		assert_non_null(find(&s, getpid(), 5002));
 		r = find(&s, getpid(), 5001);
 		/* moved at i = 0; idle and closed at 1 .. LINGER + 1, then retired; read once
 		 * more after the retirement; gone */
-		if (i <= FA_EXITED_LINGER + 2) {
+		if (i <= LINGER + 2) {
 			assert_non_null(r);
 			assert_false(r->proc.exited);
+			assert_true(r->closed);
 			sum += r->delta.rx_bytes;
 		} else {
 			assert_null(r);
@@ -339,7 +349,7 @@ static void test_closed_tcp_flow_evicted_without_loss(void **state)
 		for (size_t p = 0; p < s.nprocs; p++)
 			if (s.procs[p].proc.pid == (__u32)getpid())
 				assert_int_equal(s.procs[p].total.rx_bytes,
-						 10 + 150 + (i >= FA_EXITED_LINGER ? 3 : 2));
+						 10 + 150 + (i >= LINGER ? 3 : 2));
 		fa_snapshot_free(&s);
 	}
 	assert_int_equal(sum, 150);
@@ -349,14 +359,99 @@ static void test_closed_tcp_flow_evicted_without_loss(void **state)
 	assert_int_equal(idx, sd);
 	assert_int_not_equal(bpf_map_lookup_and_delete_elem(f->bpf.free_fd, NULL, &idx), 0);
 
-	/* without health, nothing tells a closed socket */
+	/* without health, the state tells nothing */
 	f->bpf.health = NULL;
-	for (i = 0; i <= FA_EXITED_LINGER + 3; i++) {
+	for (i = 0; i <= LINGER + 3; i++) {
 		assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
 		assert_non_null(find(&s, getpid(), 5002));
 		fa_snapshot_free(&s);
 	}
 	free(h);
+}
+
+/* The kernel's release hook: the socket at sock was released; seq, its release_seq. */
+static void release(struct fixture *f, __u64 sock, __u32 seq)
+{
+	struct fa_release r = { .sock = sock, .seq = seq };
+
+	assert_int_equal(bpf_map_update_elem(f->bpf.released_fd, NULL, &r, BPF_ANY), 0);
+}
+
+/* What the kernel's slow path writes: the slot's flow is the socket at sock's, since seq. */
+static void set_sock(struct fixture *f, __u32 idx, __u64 sock, __u32 seq)
+{
+	f->bpf.slots[idx].sock_seq = seq;
+	f->bpf.slots[idx].sock = sock;
+}
+
+/*
+ * A released socket's flows (UDP, whose flows nothing else ends; TCP without health)
+ * leave LINGER samples after the first that learnt it, every peer of an unconnected
+ * socket at once, without losing a byte: their bytes stay in the process's totals. Not
+ * another socket's flow; not a flow of a socket made later at the released one's address
+ * (a newer sock_seq); not a flow whose bytes move after the release (another socket took
+ * it over), which is open again.
+ */
+static void test_released_flows_leave(void **state)
+{
+	struct fixture *f = *state;
+	struct fa_flow_key peer[3], other = key_of(getpid(), 6010), later = key_of(getpid(), 6011),
+				    shared = key_of(getpid(), 6012);
+	__u32 idx[3], io, il, is;
+	struct fa_snapshot s;
+	int i;
+
+	for (int p = 0; p < 3; p++) { /* one unconnected socket, three peers */
+		peer[p] = key_of(getpid(), 6000);
+		peer[p].proto = FA_PROTO_UDP;
+		peer[p].rport = 53 + p;
+		idx[p] = put_flow(f, &peer[p], 0, 100 + p, "dns");
+		set_sock(f, idx[p], 0xa000, 1);
+	}
+	other.proto = later.proto = shared.proto = FA_PROTO_UDP;
+	io = put_flow(f, &other, 7, 0, "dns");
+	set_sock(f, io, 0xb000, 1);
+	il = put_flow(f, &later, 8, 0, "dns"); /* a new socket at 0xa000, after its release */
+	set_sock(f, il, 0xa000, 5);
+	is = put_flow(f, &shared, 9, 0, "dns");
+	set_sock(f, is, 0xc000, 1);
+	release(f, 0xa000, 4);
+	release(f, 0xc000, 2);
+	for (i = 0; i <= LINGER + 2; i++) {
+		if (i == 1) /* a second socket moves bytes on the flow it shared with 0xc000 */
+			put_flow(f, &shared, 10, 0, "dns");
+		assert_int_equal(fa_collector_sample(f->c, false, &s), 0);
+		for (int p = 0; p < 3; p++) {
+			const struct fa_flow *r = NULL;
+
+			for (size_t k = 0; k < s.nflows; k++)
+				if (s.flows[k].tuple.rport == 53 + p)
+					r = &s.flows[k];
+			/* learnt at i = 0; retired at LINGER; read once more; gone */
+			if (i <= LINGER + 1) {
+				assert_non_null(r);
+				assert_true(r->closed);
+			} else {
+				assert_null(r);
+			}
+		}
+		assert_false(find(&s, getpid(), 6010)->closed);
+		assert_false(find(&s, getpid(), 6011)->closed);
+		assert_int_equal(find(&s, getpid(), 6012)->closed, i == 0);
+		for (size_t p = 0; p < s.nprocs; p++) /* the peers' 303 bytes, before and after */
+			if (s.procs[p].proc.pid == (__u32)getpid())
+				assert_int_equal(s.procs[p].total.tx_bytes, 303);
+		if (i > LINGER + 1) { /* as a closed row */
+			assert_int_equal(s.nclosed, 1);
+			assert_int_equal(s.closed[0].part, FA_PART_UDP);
+			assert_int_equal(s.closed[0].total.tx_bytes, 303);
+		}
+		fa_snapshot_free(&s);
+	}
+	for (int p = 0; p < 3; p++)
+		assert_int_not_equal(bpf_map_lookup_elem(f->bpf.index_fd, &peer[p], &io), 0);
+	assert_int_equal(bpf_map_lookup_elem(f->bpf.index_fd, &later, &io), 0);
+	assert_int_equal(bpf_map_lookup_elem(f->bpf.index_fd, &shared, &io), 0);
 }
 
 /* A slot handed back and taken by a new flow is a new flow: its counters start at zero. */
@@ -435,6 +530,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reused_slot_is_a_new_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_tcp_flow_evicted_without_loss, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_released_flows_leave, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,7 @@ expect 0 '^Usage: flowacct' -- "$F" --help
 expect 0 '^flowacct [0-9]+\.[0-9]+\.[0-9]+$' -- "$F" --version
 expect 2 "unknown option '--bogus'" -- "$F" --bogus
 expect 2 "unknown option '-Z'" -- "$F" -Z
-expect 2 "--sort takes rx, tx, total, pid, comm, retrans or rtt, not 'size'" -- "$F" -s size
+expect 2 "--sort takes rate, rx, tx, total, pid, comm, retrans or rtt, not 'size'" -- "$F" -s size
 expect 2 "--by takes flow, process, service, container or cgroup, not 'host'" -- "$F" --by host
 expect 2 "--host-root takes an absolute path, not 'host'" -- "$F" --host-root host
 expect 2 "^flowacct: --host-root /nonexistent-fa: No such file or directory; give the directory where the host's / is mounted" -- "$F" -b --host-root /nonexistent-fa 1 1
@@ -39,7 +39,7 @@ expect 2 "--max-flows takes a number" -- "$F" --max-flows 0
 expect 2 "--json and --batch exclude each other" -- "$F" -j -b
 expect 2 "--tpacket-version takes 2 or 3" -- "$F" --tpacket-version 4
 expect 2 "unexpected argument 'extra'" -- "$F" 1 2 extra
-expect 2 "--audit checks every TCP socket: it cannot be combined with --pid, --cgroup, -4, -6 or --udp" -- "$F" --audit -4
+expect 2 "--audit checks every TCP socket: it cannot be combined with --pid, --cgroup, -4, -6, --udp or -i" -- "$F" --audit -4
 expect 2 "--audit checks every TCP socket" -- "$F" --audit --udp
 expect 2 "--cgroup needs a path" -- "$F" --cgroup ""
 # a PID that does not exist at start
@@ -72,6 +72,35 @@ else
 	echo "FAIL 'flowacct -j 0.2 3': rc=$rc lines=$lines final=$last_final"
 	fail=1
 fi
+# -d and -n, as top's: the interval and the count
+out=$("$F" -q -j -d 0.2 -n 3 2>/dev/null)
+rc=$?
+if [ $rc -eq 0 ] && [ "$(wc -l <<<"$out")" -eq 3 ] &&
+	tail -1 <<<"$out" | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["final"] and d["interval_s"] < 1'; then
+	echo "PASS 'flowacct -j -d 0.2 -n 3' prints 3 lines, the last final, exit 0"
+else
+	echo "FAIL 'flowacct -j -d 0.2 -n 3': rc=$rc"; sed 's/^/    /' <<<"$out"; fail=1
+fi
+# -q: nothing on stderr of a run that goes well (no backend lines); errors still said
+err=$("$F" -q -b 0.2 1 2>&1 >/dev/null)
+rc=$?
+if [ $rc -eq 0 ] && [ -z "$err" ]; then
+	echo "PASS 'flowacct -q -b 0.2 1': exit 0, nothing on stderr"
+else
+	echo "FAIL 'flowacct -q -b 0.2 1': exit $rc, stderr: $err"; fail=1
+fi
+expect 2 "^flowacct: no process with PID $dead\$" -- "$F" -q -b -p "$dead" 1 1
+# --no-stdout: a service's run, its file written, nothing on stdout
+rm -f /tmp/fa-cli-nostdout.json
+out=$("$F" -q --no-stdout --json-file /tmp/fa-cli-nostdout.json 0.2 2 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ -z "$out" ] &&
+	python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["final"]' /tmp/fa-cli-nostdout.json; then
+	echo "PASS 'flowacct --no-stdout --json-file F': nothing on stdout or stderr, F written, exit 0"
+else
+	echo "FAIL 'flowacct --no-stdout --json-file F': exit $rc, output: $out"; fail=1
+fi
+rm -f /tmp/fa-cli-nostdout.json
 # SIGTERM: a final interval, exit 0
 out_file=$(mktemp)
 trap 'rm -f "$out_file"' EXIT

@@ -10,6 +10,10 @@
 set -uo pipefail
 source "$(dirname "$0")/common.bash"
 fa_setup bad-options python3 openssl setpriv
+# Every row runs in $tmp: a flowacct that took an option for a file's name (--json-file -b)
+# would write that file where it runs, which must not be the tree the suite runs from.
+flowacct=$(realpath -- "$flowacct")
+cd "$tmp" || fail "cannot enter $tmp"
 busy=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # a listener holds the port for the "port taken" row
 python3 -c 'import socket, sys, time
@@ -46,7 +50,8 @@ table=$(cat <<EOF
 2|no process with PID 2147483647|-b -p 2147483647 1 1
 2|--by takes flow, process, service, container or cgroup, not ''|--by ''
 2|--by takes flow, process, service, container or cgroup, not 'pod'|--by pod
-2|--sort takes rx, tx, total, pid, comm, retrans or rtt, not 'size'|-s size
+2|--sort takes rate, rx, tx, total, pid, comm, retrans or rtt, not 'size'|-s size
+2|--sort takes rate, rx, tx, total, pid, comm, retrans or rtt, not ''|--sort ''
 2|--rows takes a positive number, not '0'|-r 0
 2|--rows takes a positive number, not '-3'|-r -3
 2|--rows takes a positive number, not '1x'|-r 1x
@@ -56,10 +61,37 @@ table=$(cat <<EOF
 2|--max-flows takes a number from 1 to 16777216, not '16777217'|--max-flows 16777217
 2|--max-flows takes a number from 1 to 16777216, not '10k'|--max-flows 10k
 2|--json-file needs a path|--json-file ''
+2|--json-file needs a path, not the option '-b' \(for a file of that name write \./-b\)|--json-file -b 0.2 1
+2|--json-file needs a path, not the option '--batch'|--json-file --batch 0.2 1
+2|--web-config needs a path, not the option '-q'|--prometheus 9100 --web-config -q
+2|--cgroup needs a path, not the option '-4' \(for a cgroup of that name write /-4\)|--cgroup -4
+2|--user needs a user name, not the option '-v'|--user -v
+2|--host-root needs a path, not the option '--quiet'|--host-root --quiet
+2|--filter needs a text, not the option '-b' \(to filter on that text write --filter=-b\)|--filter -b 0.2 1
+1|--json-file /proc/x.json: cannot create files in /proc|-b --json-file /proc/x.json 0.2 1
+2|--rows does not apply to -j, which writes every flow that moved, each interval: --by, --sort, --reverse, --rows, --filter and --bits shape the tables of -b and the live view \(filter the JSON with jq\)$|-j -r 5 0.2 1
+2|--filter does not apply to -j|-j --filter ssh 0.2 1
+2|--by does not apply to -j|-j --by process 0.2 1
+2|--sort does not apply to -j|-j -s rx 0.2 1
+2|--reverse does not apply to -j|-j -R 0.2 1
+2|--bits does not apply to -j|-j --bits 0.2 1
+2|--sort does not apply to -j|-j --json-file $tmp/x.json --sort tx 0.2 1
+2|--no-stdout leaves nothing to show: add --prometheus or --json-file|--no-stdout
+2|--no-stdout writes nothing to standard output: it excludes --json|--no-stdout -j --prometheus 9100 0.2 1
+2|--no-stdout writes nothing to standard output: it excludes --batch|--no-stdout -b --json-file $tmp/x.json
+2|--rows shapes the tables of -b and the live view, and --no-stdout shows none|--no-stdout --prometheus 9100 -r 3 0.2 1
+2|--delay takes a number of seconds from 0.01 to 86400, not '0'|-d 0
+2|--delay takes a number of seconds from 0.01 to 86400, not ''|--delay ''
+2|--delay takes a number of seconds from 0.01 to 86400, not '1s'|-d 1s
+2|the interval is given twice, by -d and as '2': give one|-d 1 2
+2|--iterations takes a positive number, not '0'|-n 0
+2|--iterations takes a positive number, not '-1'|--iterations -1
+2|the count is given twice, by -n and as '3': give one|-n 2 1 3
 2|--prometheus '': the port must be 1..65535|--prometheus ''
 2|--prometheus '0': the port must be 1..65535|--prometheus 0
 2|--prometheus '65536': the port must be 1..65535|--prometheus 65536
 2|--prometheus '80x': the port must be 1..65535|--prometheus 80x
+2|--prometheus 'abc': the port must be 1..65535|-b --prometheus abc 0.2 1
 2|--prometheus '::1:80': write IPv6 addresses in brackets|--prometheus ::1:80
 2|--prometheus '\[::1': expected \[IPV6\]:PORT|--prometheus [::1
 2|--prometheus-flows needs --prometheus|--prometheus-flows
@@ -86,6 +118,17 @@ table=$(cat <<EOF
 2|--ring-block-timeout takes 1 to 60000 ms, not '0'|--ring-block-timeout 0
 2|--ring-block-timeout takes 1 to 60000 ms, not '60001'|--ring-block-timeout 60001
 2|--packets=nosuchif0: no such interface|-b --packets=nosuchif0 1 1
+2|-i nosuchif0: no such interface \(ip link lists them\)|-b -i nosuchif0 1 1
+2|-i nosuchif0: no such interface|-b --interface nosuchif0 1 1
+2|-i needs an interface name|-i ''
+2|-i needs an interface name, not the option '-b'|-i -b
+2|-i 'abcdefghijklmnop': an interface name has at most 15 bytes|-i abcdefghijklmnop
+2|--linger takes a number of seconds from 0 to 3600, not '-1'|--linger -1
+2|--linger takes a number of seconds from 0 to 3600, not '3601'|--linger 3601
+2|--linger takes a number of seconds from 0 to 3600, not '1s'|--linger 1s
+2|--linger takes a number of seconds from 0 to 3600, not 'nan'|--linger nan
+2|--linger takes a number of seconds from 0 to 3600, not ''|--linger ''
+2|--audit checks every TCP socket: it cannot be combined with .*-i|--audit -i lo
 2|--cgroup needs a path|--cgroup ''
 2|--cgroup /no-such-cgroup-fa: no such cgroup under|-b --cgroup /no-such-cgroup-fa 1 1
 2|--host-root takes an absolute path, not 'host'|--host-root host
@@ -134,6 +177,15 @@ run_table() {
 	done
 }
 run_table <<<"$table"
+# `--json-file -b` once took -b for the file's name: it made a file named -b and ran
+n=$((n + 1))
+(cd "$tmp" && "$flowacct" --json-file -b 0.2 1 >/dev/null 2>&1)
+if [ -e "$tmp/-b" ]; then
+	echo "FAIL flowacct --json-file -b made a file named -b"
+	failed=$((failed + 1))
+else
+	echo "PASS flowacct --json-file -b: no file named -b"
+fi
 run_table "setpriv --bounding-set -dac_override,-dac_read_search" <<<"$nodac_table"
 [ $failed -eq 0 ] || fail "$failed of $n bad inputs were not handled as documented"
 echo "PASS: $n bad inputs, each one line and its exit code"

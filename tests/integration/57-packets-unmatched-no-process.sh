@@ -48,8 +48,9 @@ cat "$tmp/text"
 if grep -E '^0 |\(0 flows\)|no process' "$tmp/text"; then
 	fail "unmatched packets are shown as a process in the per-process table"
 fi
-grep -qE '^[0-9]+ +python3 .*\(2 flows\)' "$tmp/text" ||
-	fail "the generator's process row (2 flows) is missing"
+# PID COMM FLOWS ...: the generator's process, with its 2 flows
+grep -qE '^[0-9]+ +python3 +2 ' "$tmp/text" ||
+	fail "the generator's process row (FLOWS 2) is missing"
 
 echo "--- --json-file (every row)"
 jq -c '{processes: [.processes[] | {pid, comm, rx_bytes_total, tx_bytes_total}],

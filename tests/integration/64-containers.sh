@@ -213,7 +213,7 @@ for by, names in (("service", [want[i][1] or want[i][4] for i in range(5)]),
                   ("cgroup", [e["cgroup"][len(root2):].replace("\x1b", "\\x1b") for e in exp["cgroups"][1:]])):
     raw = open(f"{tmp}/by-{by}.txt", "rb").read()
     text = raw.decode("ascii")
-    title = [l for l in text.splitlines() if l.startswith(" PROCS")]
+    title = [l for l in text.splitlines() if l.lstrip().startswith("PROCS ")]
     shown = {l.split("  ")[-1] for l in text.splitlines() if l[:7].strip().isdigit()}
     missing = [n for n in names if n not in shown]
     check(title and title[0].split()[-1] == by.upper() and not missing and b"\x1b" not in raw,

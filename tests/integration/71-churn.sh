@@ -29,7 +29,8 @@ rate=${FA_CHURN_RATE:-100}       # children started per second
 parallel=${FA_CHURN_PARALLEL:-4} # children alive at once, at most
 interval=1
 # A flow leaves after the interval of its last byte or event (its socket's close), then
-# FA_EXITED_LINGER (3) intervals, then the read after retirement: 6 intervals; 2 to spare
+# --linger (3 s: 3 intervals), the last of them the read after retirement: 5 intervals;
+# 3 to spare
 settle=$((interval * 8))
 gen=${FA_TESTBIN:-$root/.output/tests}/fa_churn
 

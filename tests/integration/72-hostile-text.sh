@@ -286,20 +286,26 @@ def exact(h):  # "123 B": exact below 1 KiB, which every count here is
     n, unit = h.split()
     return int(n) if unit == "B" else None
 flow_re = re.compile(r"^(\d+)\s+(.+?)\s+(tcp|udp)\s+(\S+)\s+(\S+)\s+" + r"\s+".join([BYTES] * 4) + r"  (.*)$")
+def cols(title, l, *names):  # the cells of l under the titles of left-aligned columns
+    at = [title.index(n) for n in names] + [None]
+    return [l[at[i]:at[i + 1]].rstrip() if at[i + 1] else l[at[i]:] for i in range(len(names))]
 text = outputs["by-flow.txt"].decode("ascii").splitlines()
 for p in procs:
-    head = f"{p['pid']:<7} {esc(p['comm']):<15} tcp "
-    rows = {}
+    head = [str(p["pid"]), esc(p["comm"]), "tcp"]
+    rows, title = {}, ""
     for l in text:
+        if l.startswith("PID  "):
+            title = l
         m = flow_re.match(l)
         if m and int(m.group(1)) == p["pid"]:
-            rows[m.group(4)] = (l.startswith(head), exact(m.group(8)), exact(m.group(9)), m.group(10))
+            rows[m.group(4)] = (cols(title, l, "PID", "COMM", "PROTO", "LOCAL")[:3] == head,
+                                exact(m.group(8)), exact(m.group(9)), m.group(10))
     rx = sum(r[1] for r in rows.values())
     tx = sum(r[2] for r in rows.values())
     wl = esc(p["workload"]) if p["workload"] else None
     check(len(rows) == 2 and all(r[0] for r in rows.values()) and rx == tx == p["bytes"] and
           (wl is None or all(r[3] == wl for r in rows.values())),
-          f"-b pid {p['pid']}: rows begin {head!r}{', CONTAINER/UNIT ' + repr(wl) if wl else ''}, "
+          f"-b pid {p['pid']}: rows begin {head!r} in the columns PID, COMM, PROTO{', CONTAINER/UNIT ' + repr(wl) if wl else ''}, "
           f"{p['bytes']} each way (rows {sorted(rows.values())})")
 group_re = re.compile(r"^\s*(\d+)\s+(\d+)\s+" + r"\s+".join([BYTES] * 4) + r"  (.*)$")
 for by, key in (("service", "workload"), ("cgroup", "cgroup"), ("container", "container")):

@@ -414,7 +414,7 @@ kill -0 "$fa" 2>/dev/null && fail "-p $talker: the process exited, and flowacct 
 rc=0
 wait "$fa" || rc=$?
 [ $rc -eq 0 ] || fail "-p: exit $rc after its process exited, want 0"
-grep -qx 'flowacct: every process given with -p has exited' "$tmp/pid.err" ||
+grep -qx 'flowacct: every watched process has exited' "$tmp/pid.err" ||
 	fail "-p: it did not say why it ended: $(cat "$tmp/pid.err")"
 python3 - "$tmp/pid.json" "$talker" <<'PY' || fail "-p: the last interval does not report the process"
 import json, sys

@@ -37,8 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_EXP 512
-#define MAX_OBS 8192
+#define MAX_EXP	 512
+#define MAX_OBS	 8192
+#define MAX_HIST 4096
 
 /* What one socket of one process moved, as its own calls' return values say. */
 struct expect {
@@ -66,6 +67,7 @@ struct observed {
 struct proc_obs {
 	int pid;
 	long long rx_sum, tx_sum;
+	long long rx_total, tx_total; /* as the last line that had the row said */
 };
 
 static struct {
@@ -1349,6 +1351,11 @@ struct session {
 	bool saw_final;
 	char errpath[128];
 	bool audit; /* started with --audit */
+	struct { /* each line's time and flow count, in order */
+		double ts;
+		int nflows;
+	} hist[MAX_HIST];
+	int nhist;
 };
 
 static struct observed *obs_find(struct session *s, int pid, const char *proto, const char *laddr,
@@ -1388,6 +1395,20 @@ static long long jint(json_t *o, const char *k)
 	return json_integer_value(json_object_get(o, k));
 }
 
+/* A line's "ts" (UTC, milliseconds) as seconds since the epoch; 0 if there is none. */
+static double ts_of(json_t *root)
+{
+	struct tm tm = {};
+	int ms = 0;
+
+	if (sscanf(jstr(root, "ts"), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm) + ms / 1000.0;
+}
+
 static void session_consume(struct session *s, json_t *root)
 {
 	json_t *flows = json_object_get(root, "flows"), *procs = json_object_get(root, "processes");
@@ -1418,6 +1439,12 @@ static void session_consume(struct session *s, json_t *root)
 		}
 		s->procs[k].rx_sum += jint(f, "rx_bytes");
 		s->procs[k].tx_sum += jint(f, "tx_bytes");
+		s->procs[k].rx_total = jint(f, "rx_bytes_total");
+		s->procs[k].tx_total = jint(f, "tx_bytes_total");
+	}
+	if (s->nhist < MAX_HIST) {
+		s->hist[s->nhist].ts = ts_of(root);
+		s->hist[s->nhist++].nflows = jint(root, "nflows");
 	}
 	json_array_foreach (json_object_get(root, "overflow"), i, f) {
 		int pid = jint(f, "pid"), k;
@@ -1942,6 +1969,347 @@ static void run_filter_session(void)
 	free(s);
 }
 
+/* ------------------------------------------------ closed sockets, --linger, -i */
+
+/* A process of the peers the watched one talks to (not watched): UDP receivers that
+ * never read (what they hear is not checked) and a TCP server that reads everything and
+ * replies `reply` bytes. Their ports in ports: npeers UDP ones, then the TCP one. */
+static pid_t peers_start(int npeers, long long reply, int *ports)
+{
+	int lfd, tport, fds[8];
+	pid_t pid;
+
+	lfd = listener(false, &tport);
+	for (int i = 0; i < npeers; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		fds[i] = udp_bound(false, &ss, &len);
+		ports[i] = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	ports[npeers] = tport;
+	pid = spawn();
+	if (!pid) {
+		int fd = accept(lfd, NULL, NULL);
+
+		set_name("fa-peers");
+		if (fd < 0)
+			die("accept");
+		recv_until_eof(fd, 65536);
+		send_all(fd, bigbuf, reply);
+		close(fd);
+		pause();
+		_exit(0);
+	}
+	close(lfd);
+	for (int i = 0; i < npeers; i++)
+		close(fds[i]);
+	return pid;
+}
+
+/* A watched process, made before flowacct starts (for -p): runs body when go_fd says. */
+static pid_t watched_start(int *go_fd, int *report_fd, void (*body)(int go, int report))
+{
+	int go[2], rep[2];
+	pid_t pid;
+
+	if (pipe(go) || pipe(rep))
+		die("pipe");
+	pid = spawn();
+	if (!pid) {
+		char c;
+
+		close(go[1]);
+		close(rep[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		body(go[0], rep[1]);
+		pause();
+		_exit(0);
+	}
+	close(go[0]);
+	close(rep[1]);
+	*go_fd = go[1];
+	*report_fd = rep[0];
+	return pid;
+}
+
+static void read_all(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t k = read(fd, (char *)buf + got, n - got);
+
+		if (k <= 0)
+			die("read a report");
+		got += k;
+	}
+}
+
+static double real_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The end of a watched session: its last object, the watched process and its peers. */
+static void watched_end(struct session *s, pid_t w, pid_t peers, int go, int report)
+{
+	json_decref(s->last);
+	free(s);
+	kill(w, SIGKILL);
+	kill(peers, SIGKILL);
+	waitpid(w, NULL, 0);
+	waitpid(peers, NULL, 0);
+	close(go);
+	close(report);
+}
+
+/* What the closed session's watched process moved on each socket before closing it:
+ * a connected UDP socket, a TCP connection, an unconnected UDP socket's three peers. */
+enum { CL_UDP, CL_TCP, CL_PEER0, CL_N = CL_PEER0 + 3 };
+
+struct closed_report {
+	struct ends ends[CL_N];
+	long long rx[CL_N], tx[CL_N];
+	double closed_at; /* CLOCK_REALTIME once every one is closed */
+	struct ends extra_ends; /* after the linger, a datagram on a new socket */
+	long long extra_tx;
+};
+
+static int closed_ports[8];
+
+static void closed_body(int go, int report)
+{
+	struct closed_report r = {};
+	struct sockaddr_storage to[4];
+	int u, t, w;
+
+	set_name("fa-closer");
+	for (int i = 0; i < 4; i++)
+		loopback(false, &to[i], closed_ports[i]);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	if (u < 0 || connect(u, (void *)&to[0], sizeof(struct sockaddr_in)))
+		die("udp connect");
+	r.ends[CL_UDP] = ends_of(u);
+	for (int i = 0; i < 8; i++)
+		r.tx[CL_UDP] += send(u, bigbuf, 500 + i, 0);
+	close(u);
+	t = tcp_connect(false, closed_ports[4]);
+	r.ends[CL_TCP] = ends_of(t);
+	r.tx[CL_TCP] = send_all(t, bigbuf, 200003);
+	shutdown(t, SHUT_WR);
+	r.rx[CL_TCP] = recv_until_eof(t, 65536);
+	close(t);
+	w = socket(AF_INET, SOCK_DGRAM, 0);
+	for (int i = 0; i < 3; i++) {
+		r.tx[CL_PEER0 + i] = sendto(w, bigbuf, 100 + i, 0, (void *)&to[1 + i],
+					    sizeof(struct sockaddr_in));
+		r.ends[CL_PEER0 + i] = ends_to(w, &to[1 + i]);
+	}
+	close(w);
+	r.closed_at = real_now();
+	if (write(report, &r, sizeof(r)) != sizeof(r))
+		die("write report");
+	read_all(go, &(char){ 0 }, 1);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	if (u < 0 || connect(u, (void *)&to[0], sizeof(struct sockaddr_in)))
+		die("udp connect");
+	r.extra_ends = ends_of(u);
+	r.extra_tx = send(u, bigbuf, 999, 0);
+	close(u);
+	if (write(report, &r, sizeof(r)) != sizeof(r))
+		die("write report");
+}
+
+/* One expected flow: the socket's ends, what it moved. */
+static struct expect expect_of(const struct ends *e, const char *scen, const char *role,
+			       long long rx, long long tx)
+{
+	struct expect x = {};
+
+	snprintf(x.scenario, sizeof(x.scenario), "%s", scen);
+	snprintf(x.role, sizeof(x.role), "%s", role);
+	snprintf(x.proto, sizeof(x.proto), "%s", e->type == SOCK_STREAM ? "tcp" : "udp");
+	sockaddr_str(&e->l, x.laddr, sizeof(x.laddr), &x.lport);
+	sockaddr_str(&e->r, x.raddr, sizeof(x.raddr), &x.rport);
+	x.rx = rx;
+	x.tx = tx;
+	return x;
+}
+
+/*
+ * --linger: a living process's closed sockets' flows (UDP connected, TCP, an unconnected
+ * UDP socket's three peers) are all there for the linger after the close, then gone
+ * (the flow count of -p's process drops to 0), each with its exact bytes; afterwards the
+ * process's row still holds them (its closed rows) when it moves again.
+ */
+static void run_closed_session(void)
+{
+	const char *extra[] = { "-p", NULL, "--linger", "1", NULL };
+	int linger_intervals = 1; /* 1 s in intervals, as flowacct rounds it: up */
+	struct expect exp[CL_N + 1];
+	struct closed_report r;
+	char pidarg[16];
+	int go, report, k, first_gone = -1;
+	pid_t peers = peers_start(4, 4321, closed_ports), w;
+	struct session *s;
+	long long tx = 0, rx = 0;
+	bool present = true;
+
+	while (linger_intervals * g.interval < 1.0 - 1e-9)
+		linger_intervals++;
+	w = watched_start(&go, &report, closed_body);
+	snprintf(pidarg, sizeof(pidarg), "%d", w);
+	extra[1] = pidarg;
+	s = session_start(extra);
+	if (write(go, "x", 1) != 1)
+		die("write");
+	read_all(report, &r, sizeof(r));
+	msleep((int)((1.0 + (linger_intervals + 5) * g.interval) * 1000));
+	pthread_mutex_lock(&s->lock);
+	for (k = 0; k < s->nhist && s->hist[k].ts < r.closed_at; k++)
+		;
+	for (int i = k; i <= k + linger_intervals && i < s->nhist; i++)
+		present &= s->hist[i].nflows == CL_N;
+	for (int i = k; i < s->nhist && first_gone < 0; i++)
+		if (!s->hist[i].nflows)
+			first_gone = i;
+	/* seen closed in the first line after the close (TCP: it may be the next that sees
+	 * it idle too), then the linger's lines and the read after the retirement */
+	check(s->nhist > k + linger_intervals && present,
+	      "--linger 1: the %d flows of the closed sockets are all there in the %d lines after "
+	      "their close (%d lines)",
+	      CL_N, linger_intervals + 1, s->nhist - k);
+	check(first_gone >= k + linger_intervals + 1 && first_gone <= k + linger_intervals + 3 &&
+		      !s->hist[s->nhist - 1].nflows,
+	      "--linger 1: then they leave, %d to %d lines after the close, though their process "
+	      "lives (all gone from line %d of the %d after it; -1: never)",
+	      linger_intervals + 1, linger_intervals + 3, first_gone < 0 ? -1 : first_gone - k,
+	      s->nhist - k);
+	pthread_mutex_unlock(&s->lock);
+	if (write(go, "x", 1) != 1)
+		die("write");
+	read_all(report, &r, sizeof(r));
+	session_stop(s, 3);
+	exp[0] = expect_of(&r.ends[CL_UDP], "closed", "udp", 0, r.tx[CL_UDP]);
+	exp[1] = expect_of(&r.ends[CL_TCP], "closed", "tcp", r.rx[CL_TCP], r.tx[CL_TCP]);
+	for (int i = 0; i < 3; i++)
+		exp[2 + i] =
+			expect_of(&r.ends[CL_PEER0 + i], "closed", "peer", 0, r.tx[CL_PEER0 + i]);
+	exp[CL_N] = expect_of(&r.extra_ends, "closed", "after", 0, r.extra_tx);
+	for (int i = 0; i <= CL_N; i++) {
+		struct observed *o = obs_find(s, w, exp[i].proto, exp[i].laddr, exp[i].lport,
+					      exp[i].raddr, exp[i].rport, false);
+
+		check(o && o->rx_sum == exp[i].rx && o->tx_sum == exp[i].tx,
+		      "closed/%s %s :%d -> :%d: rx %lld tx %lld (flowacct: %lld %lld)", exp[i].role,
+		      exp[i].proto, exp[i].lport, exp[i].rport, exp[i].rx, exp[i].tx,
+		      o ? o->rx_sum : -1, o ? o->tx_sum : -1);
+		rx += exp[i].rx;
+		tx += exp[i].tx;
+	}
+	struct proc_obs *p = NULL;
+
+	for (int i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == w)
+			p = &s->procs[i];
+	check(p && p->rx_total == rx && p->tx_total == tx,
+	      "closed: the process's totals still hold its closed flows' bytes: rx %lld tx %lld "
+	      "(flowacct: %lld %lld)",
+	      rx, tx, p ? p->rx_total : -1, p ? p->tx_total : -1);
+	json_t *totals = json_object_get(s->last, "totals");
+
+	check(jint(totals, "rx_bytes_total") == rx && jint(totals, "tx_bytes_total") == tx,
+	      "closed: -p's totals are exact (rx %lld tx %lld; flowacct rx %lld tx %lld)", rx, tx,
+	      jint(totals, "rx_bytes_total"), jint(totals, "tx_bytes_total"));
+	watched_end(s, w, peers, go, report);
+}
+
+/* -i lo's watched process: a TCP connection, a connected UDP socket, and an unconnected
+ * one (left out: routed datagram by datagram), all over loopback. */
+struct iface_report {
+	struct ends ends[3];
+	long long rx[3], tx[3];
+};
+
+static int iface_ports[2];
+
+static void iface_body(int go, int report)
+{
+	struct iface_report r = {};
+	struct sockaddr_storage to;
+	int t, u;
+
+	(void)go;
+	set_name("fa-iface");
+	loopback(false, &to, iface_ports[0]);
+	t = tcp_connect(false, iface_ports[1]);
+	r.ends[0] = ends_of(t);
+	r.tx[0] = send_all(t, bigbuf, 54321);
+	shutdown(t, SHUT_WR);
+	r.rx[0] = recv_until_eof(t, 65536);
+	close(t);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	if (u < 0 || connect(u, (void *)&to, sizeof(struct sockaddr_in)))
+		die("udp connect");
+	r.ends[1] = ends_of(u);
+	for (int i = 0; i < 3; i++)
+		r.tx[1] += send(u, bigbuf, 700 + i, 0);
+	u = socket(AF_INET, SOCK_DGRAM, 0);
+	r.tx[2] = sendto(u, bigbuf, 333, 0, (void *)&to, sizeof(struct sockaddr_in));
+	r.ends[2] = ends_to(u, &to);
+	if (write(report, &r, sizeof(r)) != sizeof(r))
+		die("write report");
+}
+
+/* -i lo: loopback TCP and connected UDP flows, exactly; unconnected UDP left out; a
+ * missing interface is a usage error found before anything is loaded. */
+static void run_iface_session(void)
+{
+	const char *extra[] = { "-p", NULL, "-i", "lo", NULL };
+	char pidarg[16], cmd[512];
+	struct iface_report r;
+	int go, report, rc;
+	pid_t peers = peers_start(1, 777, iface_ports), w;
+	struct session *s;
+
+	snprintf(cmd, sizeof(cmd), "%s -b -i fa-nosuchif0 1 1 >/dev/null 2>&1", g.flowacct);
+	rc = system(cmd);
+	check(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "-i fa-nosuchif0: exit 2 (status %d)", rc);
+	w = watched_start(&go, &report, iface_body);
+	snprintf(pidarg, sizeof(pidarg), "%d", w);
+	extra[1] = pidarg;
+	s = session_start(extra);
+	if (write(go, "x", 1) != 1)
+		die("write");
+	read_all(report, &r, sizeof(r));
+	session_stop(s, 2);
+	for (int i = 0; i < 3; i++) {
+		struct expect e = expect_of(&r.ends[i], "iface", "", r.rx[i], r.tx[i]);
+		struct observed *o =
+			obs_find(s, w, e.proto, e.laddr, e.lport, e.raddr, e.rport, false);
+
+		if (i < 2)
+			check(o && o->rx_sum == e.rx && o->tx_sum == e.tx,
+			      "-i lo: %s :%d -> :%d: rx %lld tx %lld (flowacct: %lld %lld)",
+			      e.proto, e.lport, e.rport, e.rx, e.tx, o ? o->rx_sum : -1,
+			      o ? o->tx_sum : -1);
+		else
+			check(!o,
+			      "-i lo: unconnected udp :%d -> :%d left out (flowacct: %lld %lld)",
+			      e.lport, e.rport, o ? o->rx_sum : -1, o ? o->tx_sum : -1);
+	}
+	json_t *totals = json_object_get(s->last, "totals");
+
+	check(s->nobs == 2 && jint(totals, "rx_bytes_total") == r.rx[0] + r.rx[1] &&
+		      jint(totals, "tx_bytes_total") == r.tx[0] + r.tx[1],
+	      "-i lo: two flows, the totals theirs alone (%d flows; rx %lld tx %lld)", s->nobs,
+	      jint(totals, "rx_bytes_total"), jint(totals, "tx_bytes_total"));
+	watched_end(s, w, peers, go, report);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -2005,6 +2373,8 @@ int main(int argc, char **argv)
 		run_pid_session();
 		run_overflow_session();
 		run_filter_session();
+		run_closed_session();
+		run_iface_session();
 	}
 	if (summary)
 		fclose(summary);

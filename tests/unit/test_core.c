@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli.h"
 #include "prom_render.h"
 #include "format.h"
@@ -31,6 +32,27 @@ static void test_fmt_bytes_units(void **state)
 	assert_string_equal(fa_fmt_bytes(b, sizeof(b), 12 * 1024), "12 KiB");
 	assert_string_equal(fa_fmt_bytes(b, sizeof(b), 5.0 * 1024 * 1024), "5.0 MiB");
 	assert_string_equal(fa_fmt_bytes(b, sizeof(b), 3.0 * (1ULL << 40)), "3.0 TiB");
+}
+
+/* --bits: decimal SI, as link speeds and iftop; 3 significant digits */
+static void test_fmt_bits_and_count_rate(void **state)
+{
+	char b[FA_FMT_BYTES_LEN];
+
+	(void)state;
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 0), "0 b");
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 100), "800 b");
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 124.9), "999 b");
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 125), "1.0 kb"); /* not "1000 b" */
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 1200), "9.6 kb");
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 15e6), "120 Mb");
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 125e6), "1.0 Gb"); /* 1 Gbit/s */
+	assert_string_equal(fa_fmt_bits(b, sizeof(b), 1.25e9), "10 Gb");
+	assert_string_equal(fa_fmt_count_rate(b, sizeof(b), 0), "0");
+	assert_string_equal(fa_fmt_count_rate(b, sizeof(b), 0.5), "0.5"); /* 1 in 2 s */
+	assert_string_equal(fa_fmt_count_rate(b, sizeof(b), 1.0 / 30), "0.03");
+	assert_string_equal(fa_fmt_count_rate(b, sizeof(b), 3), "3");
+	assert_string_equal(fa_fmt_count_rate(b, sizeof(b), 12.4), "12");
 }
 
 static void test_fmt_u64(void **state)
@@ -126,9 +148,9 @@ static void test_view_sort_keys(void **state)
 		bool reverse;
 		__u32 order[3];
 	} cases[] = {
-		{ FA_SORT_RX, false, { 10, 30, 20 } },	  { FA_SORT_TX, false, { 20, 30, 10 } },
-		{ FA_SORT_TOTAL, false, { 20, 30, 10 } }, { FA_SORT_PID, false, { 10, 20, 30 } },
-		{ FA_SORT_COMM, false, { 10, 30, 20 } },  { FA_SORT_PID, true, { 30, 20, 10 } },
+		{ FA_SORT_RX, false, { 10, 30, 20 } },	 { FA_SORT_TX, false, { 20, 30, 10 } },
+		{ FA_SORT_RATE, false, { 20, 30, 10 } }, { FA_SORT_PID, false, { 10, 20, 30 } },
+		{ FA_SORT_COMM, false, { 10, 30, 20 } }, { FA_SORT_PID, true, { 30, 20, 10 } },
 	};
 
 	(void)state;
@@ -390,6 +412,90 @@ static void test_view_filter_and_active(void **state)
 	free(snap.procs);
 }
 
+/* The rows of a view as their pids, in order, into buf ("1 3"). */
+static const char *pids_of(const struct fa_snapshot *snap, const struct fa_view_opts *o, char *buf,
+			   size_t len)
+{
+	struct fa_view_row *rows;
+	size_t n, k = 0;
+
+	assert_int_equal(fa_view_build(snap, o, &rows, &n), 0);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && k < len; i++)
+		k += snprintf(buf + k, len - k, "%s%u", i ? " " : "", rows[i].proc->pid);
+	free(rows);
+	return buf;
+}
+
+/* :PORT is a port exactly, local or remote; !TERM negates; terms all hold; fields are what
+ * the table shows, the CONTAINER/UNIT among them. */
+static void test_view_filter_terms(void **state)
+{
+	struct fa_cgroup_info cgs[] = { mkcg(10, "/system.slice/nginx.service", "") };
+	struct fa_flow flows[] = { mkflow(1, "web", 50, 1, 1), mkflow(2, "web", 5011, 1, 1),
+				   mkflow(3, "curl", 8080, 1, 1), mkflow(4, "sshd", 22, 1, 1) };
+	struct fa_snapshot snap;
+	struct fa_view_opts o = { .sort = FA_SORT_PID };
+	char b[64];
+	static const struct {
+		const char *filter, *pids;
+	} cases[] = {
+		{ ":50", "1" }, /* not 5011 */
+		{ ":5011", "2" },
+		{ ":80", "1 2 3 4" }, /* every remote port is 80 */
+		{ ":8080", "3" },
+		{ "!:8080", "1 2 4" },
+		{ "!127.0.0.1", "" }, /* every flow is on loopback */
+		{ "web :50", "1" }, /* both terms hold */
+		{ "web !:50", "2" },
+		{ "  WEB   !:5011  ", "1" }, /* any case, any spaces */
+		{ "nginx", "1 2" }, /* the CONTAINER/UNIT */
+		{ "!nginx.service", "3 4" },
+		{ "TCP :22", "4" }, /* the protocol */
+		{ "127.0.0.1:50 ", "1 2" }, /* text: 127.0.0.1:50 and 127.0.0.1:5011 */
+		{ "!", "1 2 3 4" }, /* a lone ! is no condition */
+		{ ":", "1 2 3 4" }, /* text: every endpoint has a colon */
+		{ ":99999", "" }, /* no port, and no text either */
+		{ "", "1 2 3 4" },
+	};
+
+	(void)state;
+	flows[0].proc.cgroup_id = flows[1].proc.cgroup_id = 10;
+	snap = mksnap(flows, ARRAY_SIZE(flows), NULL, 0);
+	snap.cgroups = cgs;
+	snap.ncgroups = ARRAY_SIZE(cgs);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		o.filter = cases[i].filter;
+		pids_of(&snap, &o, b, sizeof(b));
+		if (strcmp(b, cases[i].pids))
+			fail_msg("--filter '%s': rows of pids '%s', want '%s'", cases[i].filter, b,
+				 cases[i].pids);
+	}
+	/* per process: a process is shown when one of its rows matches the whole filter */
+	o.group = FA_GROUP_PROCESS;
+	o.filter = "!:22";
+	assert_string_equal(pids_of(&snap, &o, b, sizeof(b)), "1 2 3");
+	/* per service: a group's name counts as one of each row's fields, so that a negated
+	 * term hides the group it names */
+	o.group = FA_GROUP_SERVICE;
+	o.filter = "!nginx";
+	{
+		struct fa_view_row *rows;
+		size_t n;
+
+		assert_int_equal(fa_view_build(&snap, &o, &rows, &n), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(rows[0].label, "(unknown)");
+		free(rows);
+		o.filter = "nginx.SERVICE :5011";
+		assert_int_equal(fa_view_build(&snap, &o, &rows, &n), 0);
+		assert_true(n == 1 && !strcmp(rows[0].label, "nginx.service"));
+		assert_int_equal(rows[0].delta->rx_bytes, 2); /* both of its flows: all its bytes */
+		free(rows);
+	}
+	free(snap.procs);
+}
+
 /* --packets with packets no flow matched: never a process, in any output. */
 static struct fa_snapshot snap_with_unmatched(struct fa_flow *flows, struct fa_unmatched *u)
 {
@@ -408,11 +514,11 @@ static struct fa_snapshot snap_with_unmatched(struct fa_flow *flows, struct fa_u
 
 static char *text_of(const struct fa_snapshot *snap, enum fa_group group)
 {
-	struct fa_view_opts view = { .group = group };
+	struct fa_text_opts opts = { .view = { .group = group } };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	struct fa_output *o = fa_text_open(f, &view, 0);
+	struct fa_output *o = fa_text_open(f, &opts);
 
 	assert_non_null(o);
 	assert_int_equal(o->emit(o, snap), 0);
@@ -441,9 +547,17 @@ static void test_unmatched_packets_are_no_process(void **state)
 	free(out);
 
 	s = text_of(&snap, FA_GROUP_PROCESS); /* once showed "0  <empty>  * (0 flows)" */
-	assert_null(strstr(s, "(0 flows)"));
 	assert_null(strstr(s, "no process"));
-	assert_non_null(strstr(s, "(1 flows)"));
+	assert_null(strstr(s, "\n0 "));
+	{
+		const char *l = strstr(s, "\n5 ");
+		unsigned pid, nflows;
+		char comm[16];
+
+		assert_non_null(l); /* PID COMM FLOWS ...: the process, with its one flow */
+		assert_int_equal(sscanf(l, "%u %15s %u", &pid, comm, &nflows), 3);
+		assert_true(pid == 5 && !strcmp(comm, "srv") && nflows == 1);
+	}
 	free(s);
 	s = text_of(&snap, FA_GROUP_FLOW); /* per flow, its 5-tuple, without a process */
 	assert_non_null(strstr(s, "(no process)"));
@@ -483,13 +597,13 @@ static void test_cli_options(void **state)
 
 	(void)state;
 	assert_int_equal(parse(&cfg, &err, NULL), FA_CLI_RUN);
-	assert_true(cfg.interval_s == 1 && cfg.count == 0 && cfg.view.sort == FA_SORT_TOTAL);
+	assert_true(cfg.interval_s == 1 && cfg.count == 0 && cfg.view.sort == FA_SORT_RATE);
 	assert_int_equal(cfg.kernel.want, FA_WANT_IPV4 | FA_WANT_IPV6 | FA_WANT_TCP | FA_WANT_UDP);
-	assert_int_equal(parse(&cfg, &err, "-j", "-p", "12", "--pid", "34", "-6", "--udp", "--by",
+	assert_int_equal(parse(&cfg, &err, "-b", "-p", "12", "--pid", "34", "-6", "--udp", "--by",
 			       "process", "-s", "rx", "-r", "5", "--backend", "kprobe",
 			       "--max-flows", "64", "0.5", "7", NULL),
 			 FA_CLI_RUN);
-	assert_true(cfg.json && cfg.kernel.npids == 2 && cfg.pids[0] == 12 && cfg.pids[1] == 34);
+	assert_true(cfg.batch && cfg.kernel.npids == 2 && cfg.pids[0] == 12 && cfg.pids[1] == 34);
 	assert_int_equal(cfg.kernel.want, FA_WANT_IPV6 | FA_WANT_UDP);
 	assert_true(cfg.view.group == FA_GROUP_PROCESS && cfg.view.sort == FA_SORT_RX);
 	assert_true(cfg.rows == 5 && cfg.kernel.backend == FA_BACKEND_KPROBE &&
@@ -544,6 +658,348 @@ static void test_cli_rejects_bad_input(void **state)
 	assert_int_equal(parse(&cfg, &err, "--prometheus", "9100", "--prometheus-pids",
 			       "--prometheus-max-names", "5", NULL),
 			 FA_CLI_ERROR);
+}
+
+/* rate: RX/s + TX/s (the default); total: RX_TOTAL + TX_TOTAL, since start */
+static void test_view_sort_rate_and_total(void **state)
+{
+	struct fa_flow flows[] = { mkflow(1, "a", 1, 100, 0), mkflow(2, "b", 2, 10, 0),
+				   mkflow(3, "c", 3, 50, 0) };
+	struct fa_snapshot snap;
+	struct fa_config cfg;
+	struct fa_err err;
+	char b[64];
+
+	(void)state;
+	flows[0].total.rx_bytes = 100; /* new and busy */
+	flows[1].total.rx_bytes = 1 << 20; /* a long history */
+	flows[2].total.rx_bytes = 5000;
+	snap = mksnap(flows, 3, NULL, 0);
+	assert_int_equal(parse(&cfg, &err, NULL), FA_CLI_RUN);
+	assert_int_equal(cfg.view.sort, FA_SORT_RATE);
+	assert_string_equal(pids_of(&snap, &cfg.view, b, sizeof(b)), "1 3 2");
+	assert_int_equal(parse(&cfg, &err, "-s", "rate", NULL), FA_CLI_RUN);
+	assert_string_equal(pids_of(&snap, &cfg.view, b, sizeof(b)), "1 3 2");
+	assert_int_equal(parse(&cfg, &err, "-s", "total", NULL), FA_CLI_RUN);
+	assert_int_equal(cfg.view.sort, FA_SORT_TOTAL_BYTES);
+	assert_string_equal(pids_of(&snap, &cfg.view, b, sizeof(b)), "2 3 1");
+	assert_int_equal(parse(&cfg, &err, "-s", "total", "-R", NULL), FA_CLI_RUN);
+	assert_string_equal(pids_of(&snap, &cfg.view, b, sizeof(b)), "1 3 2");
+	assert_int_equal(parse(&cfg, &err, "-s", "size", NULL), FA_CLI_ERROR);
+	assert_string_equal(
+		err.msg, "--sort takes rate, rx, tx, total, pid, comm, retrans or rtt, not 'size'");
+	free(snap.procs);
+}
+
+/* Options in top's style, and what each combination means or why it is refused. */
+static void test_cli_top_style_options(void **state)
+{
+	struct fa_config cfg;
+	struct fa_err err;
+
+	(void)state;
+	assert_int_equal(parse(&cfg, &err, "-d", "2.5", "-n", "3", "-q", NULL), FA_CLI_RUN);
+	assert_true(cfg.interval_s == 2.5 && cfg.count == 3 && cfg.quiet);
+	assert_int_equal(
+		parse(&cfg, &err, "--delay", "0.5", "--iterations", "7", "--quiet", "--bits", NULL),
+		FA_CLI_RUN);
+	assert_true(cfg.interval_s == 0.5 && cfg.count == 7 && cfg.quiet && cfg.bits);
+	assert_int_equal(parse(&cfg, &err, "-n", "4", "2", NULL), FA_CLI_RUN); /* the interval */
+	assert_true(cfg.interval_s == 2 && cfg.count == 4);
+	/* the first argument is the interval, with -d or without */
+	assert_int_equal(parse(&cfg, &err, "-d", "2", "9", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "the interval is given twice, by -d and as '9': give one");
+	assert_int_equal(parse(&cfg, &err, "-n", "2", "1", "4", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "the count is given twice, by -n and as '4': give one");
+	assert_int_equal(parse(&cfg, &err, "-d", "0", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg,
+			    "--delay takes a number of seconds from 0.01 to 86400, not '0'");
+	assert_int_equal(parse(&cfg, &err, "-n", "x", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg, "--iterations takes a positive number, not 'x'");
+
+	/* --no-stdout: a service's outputs only */
+	assert_int_equal(parse(&cfg, &err, "--no-stdout", "--prometheus", "9100", NULL),
+			 FA_CLI_RUN);
+	assert_true(cfg.no_stdout);
+	assert_int_equal(parse(&cfg, &err, "--no-stdout", "--json-file", "/tmp/x.json", NULL),
+			 FA_CLI_RUN);
+	assert_int_equal(parse(&cfg, &err, "--no-stdout", NULL), FA_CLI_ERROR);
+	assert_string_equal(err.msg,
+			    "--no-stdout leaves nothing to show: add --prometheus or --json-file");
+	assert_int_equal(parse(&cfg, &err, "--no-stdout", "-j", "--prometheus", "9100", NULL),
+			 FA_CLI_ERROR);
+	assert_string_equal(err.msg,
+			    "--no-stdout writes nothing to standard output: it excludes --json");
+	assert_int_equal(parse(&cfg, &err, "--no-stdout", "--prometheus", "9100", "-s", "rx", NULL),
+			 FA_CLI_ERROR);
+	assert_string_equal(
+		err.msg,
+		"--sort shapes the tables of -b and the live view, and --no-stdout shows none");
+}
+
+/* -j writes every flow that moved: the table's options would be silently ignored */
+static void test_cli_json_refuses_table_options(void **state)
+{
+	static const char *const given[][3] = {
+		{ "-r", "5", "--rows" },       { "--filter", "ssh", "--filter" },
+		{ "--by", "process", "--by" }, { "-s", "rx", "--sort" },
+		{ "-R", NULL, "--reverse" },   { "--bits", NULL, "--bits" },
+	};
+	struct fa_config cfg;
+	struct fa_err err;
+	char want[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(given); i++) {
+		assert_int_equal(parse(&cfg, &err, "-j", given[i][0], given[i][1], NULL),
+				 FA_CLI_ERROR);
+		snprintf(want, sizeof(want),
+			 "%s does not apply to -j, which writes every flow that moved, each "
+			 "interval: --by, --sort, --reverse, --rows, --filter and --bits shape the "
+			 "tables of -b and the live view (filter the JSON with jq)",
+			 given[i][2]);
+		assert_string_equal(err.msg, want);
+		/* the same options with -b, or without an output option (the live view) */
+		assert_int_equal(parse(&cfg, &err, "-b", given[i][0], given[i][1], NULL),
+				 FA_CLI_RUN);
+		assert_int_equal(parse(&cfg, &err, given[i][0], given[i][1], NULL), FA_CLI_RUN);
+	}
+	/* the JSON file and the endpoint go with any output */
+	assert_int_equal(parse(&cfg, &err, "-b", "-s", "rx", "--json-file", "/tmp/x.json",
+			       "--prometheus", "9100", NULL),
+			 FA_CLI_RUN);
+	assert_int_equal(parse(&cfg, &err, "-j", "--json-file", "/tmp/x.json", "--prometheus",
+			       "9100", "-q", "-d", "2", NULL),
+			 FA_CLI_RUN);
+}
+
+/* A path or name taken from the next word when that word is one of flowacct's options:
+ * `--json-file -b` once created a file named -b, and -b was lost. */
+static void test_cli_value_is_not_an_option(void **state)
+{
+	static const struct {
+		const char *opt, *value, *msg;
+	} cases[] = {
+		{ "--json-file", "-b",
+		  "--json-file needs a path, not the option '-b' (for a file of that name write "
+		  "./-b)" },
+		{ "--json-file", "--batch",
+		  "--json-file needs a path, not the option '--batch' (for a file of that name "
+		  "write ./--batch)" },
+		{ "--json-file", "--bat", NULL }, /* getopt takes the prefix as --batch */
+		{ "--json-file", "-jb", NULL },
+		{ "--web-config", "-q",
+		  "--web-config needs a path, not the option '-q' (for a file of "
+		  "that name write ./-q)" },
+		{ "--cgroup", "-4",
+		  "--cgroup needs a path, not the option '-4' (for a cgroup of that name write "
+		  "/-4)" },
+		{ "--user", "-v", "--user needs a user name, not the option '-v'" },
+		{ "--host-root", "--quiet", "--host-root needs a path, not the option '--quiet'" },
+		{ "--filter", "-b",
+		  "--filter needs a text, not the option '-b' (to filter on that text write "
+		  "--filter=-b)" },
+	};
+	struct fa_config cfg;
+	struct fa_err err;
+	char eq[64];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(parse(&cfg, &err, "--prometheus", "9100", cases[i].opt,
+				       cases[i].value, NULL),
+				 FA_CLI_ERROR);
+		if (cases[i].msg)
+			assert_string_equal(err.msg, cases[i].msg);
+	}
+	/* not options: a value beginning with '-' that is none, a value in the same word */
+	assert_int_equal(parse(&cfg, &err, "--json-file", "-x.json", NULL), FA_CLI_RUN);
+	assert_string_equal(cfg.json_file, "-x.json");
+	assert_int_equal(parse(&cfg, &err, "--json-file", "-", NULL), FA_CLI_RUN);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (!strcmp(cases[i].opt, "--host-root")) /* must be absolute anyway */
+			continue;
+		snprintf(eq, sizeof(eq), "%s=%s", cases[i].opt, cases[i].value);
+		assert_int_equal(parse(&cfg, &err, "--prometheus", "9100", eq, NULL), FA_CLI_RUN);
+	}
+	assert_string_equal(cfg.view.filter, "-b");
+	assert_int_equal(parse(&cfg, &err, "--filter", "!127.0.0.1", NULL), FA_CLI_RUN);
+	assert_int_equal(parse(&cfg, &err, "--json-file", "./-b", "-b", NULL), FA_CLI_RUN);
+	assert_true(cfg.batch && !strcmp(cfg.json_file, "./-b"));
+}
+
+/* The batch table's text for a snapshot, with the table options given. */
+static char *table_of(const struct fa_snapshot *snap, const struct fa_text_opts *opts)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct fa_output *o = fa_text_open(f, opts);
+
+	assert_non_null(o);
+	assert_int_equal(o->emit(o, snap), 0);
+	o->close(o);
+	fclose(f);
+	return buf;
+}
+
+/* The line of s that starts with start (after a newline), as a copy. */
+static char *line_of(const char *s, const char *start)
+{
+	char key[64];
+	const char *l;
+
+	snprintf(key, sizeof(key), "\n%s", start);
+	l = strstr(s, key);
+	if (!l)
+		fail_msg("no line starting '%s' in:\n%s", start, s);
+	l++;
+	return strndup(l, strcspn(l, "\n"));
+}
+
+/* The cell of a right-aligned column: what of row ends where col's title ends (cells are
+ * two spaces apart), as a copy. */
+static char *cell_under(const char *row, const char *title, const char *col)
+{
+	size_t end = strstr(title, col) - title + strlen(col), start = end;
+
+	assert_true(end <= strlen(row) && (row[end] == ' ' || !row[end]));
+	while (start > 1 && !(row[start - 1] == ' ' && row[start - 2] == ' '))
+		start--;
+	return strndup(row + start, end - start);
+}
+
+static void assert_cell(const char *row, const char *title, const char *col, const char *want)
+{
+	char *c = cell_under(row, title, col);
+
+	if (strcmp(c, want))
+		fail_msg("%s: '%s', want '%s', in\n%s\n%s", col, c, want, title, row);
+	free(c);
+}
+
+/*
+ * The batch table: the live view's column titles, each column as wide as its widest cell
+ * (a 46-character IPv6 endpoint moves no column of another row), rates per second over
+ * max(measured, nominal interval), packets per second, --bits.
+ */
+static void test_text_table_columns_and_rates(void **state)
+{
+	struct fa_flow flows[] = { mkflow(7, "short", 1, 999, 0),
+				   mkflow(1234567, "a-much-longer-nm", 2, 0, 125000) };
+	struct fa_snapshot snap;
+	struct fa_text_opts opts = {};
+	char *s, *title, *row[2];
+	const char *cols[] = { "COMM", "PROTO", "LOCAL", "REMOTE", "CONTAINER/UNIT" };
+
+	(void)state;
+	flows[1].tuple.family = FA_FAMILY_IPV6;
+	inet_pton(AF_INET6, "fd00:1234:5678:9abc:def0:1234:5678:9abc", flows[1].tuple.laddr);
+	inet_pton(AF_INET6, "fd00:1234:5678:9abc:def0:1234:5678:9abd", flows[1].tuple.raddr);
+	flows[1].tuple.lport = 65535;
+	flows[0].delta.rx_packets = 3;
+	snap = mksnap(flows, 2, NULL, 0);
+	snap.backend = "tracepoint";
+	snap.interval_s = 0.998; /* a timer that fired late the interval before */
+	snap.nominal_s = 1;
+	snap.packets = true;
+	snap.delta.rx_bytes = 999, snap.delta.tx_bytes = 125000;
+	snap.total.rx_bytes = 9990, snap.total.tx_bytes = 1250000;
+
+	s = table_of(&snap, &opts);
+	assert_non_null(strstr(s, "(rates per second over the 1.00 s interval; totals since "
+				  "start)\n"));
+	title = line_of(s, "PID  ");
+	assert_string_equal(title,
+			    "PID      COMM              PROTO  LOCAL"
+			    "                                            REMOTE"
+			    "                                            RX/s      TX/s  RX_TOTAL"
+			    "  TX_TOTAL  RXPKT/s  TXPKT/s  CONTAINER/UNIT");
+	row[0] = line_of(s, "7 ");
+	row[1] = line_of(s, "1234567 ");
+	/* left-aligned columns start where their titles do, in every row */
+	for (size_t c = 0; c < ARRAY_SIZE(cols); c++) {
+		size_t at = strstr(title, cols[c]) - title;
+
+		for (int r = 0; r < 2; r++)
+			if (row[r][at - 1] != ' ' || row[r][at - 2] != ' ' || row[r][at] == ' ')
+				fail_msg("column %s (at %zu) is not aligned in '%s'", cols[c], at,
+					 row[r]);
+	}
+	/* right-aligned ones end where their titles do */
+	assert_cell(row[0], title, "RX/s", "999 B"); /* over 1 s, not 0.998 s: not 1001 B */
+	assert_cell(row[1], title, "TX/s", "122 KiB");
+	assert_cell(row[0], title, "RX_TOTAL", "9.8 KiB");
+	assert_cell(row[0], title, "RXPKT/s", "3"); /* 3 packets in 1 s */
+	assert_cell(row[1], title, "TXPKT/s", "0");
+	assert_non_null(strstr(row[1], "[fd00:1234:5678:9abc:def0:1234:5678:9abc]:65535  "));
+	free(row[0]), free(row[1]), free(s);
+
+	/* --bits: rates in bits, totals in bytes; a sub-second interval says it extrapolates */
+	opts.bits = true;
+	snap.interval_s = 0.5;
+	snap.nominal_s = 0.5;
+	s = table_of(&snap, &opts);
+	assert_non_null(strstr(s, "RX 16 kb/s  TX 2.0 Mb/s  RX_TOTAL 9.8 KiB  TX_TOTAL 1.2 MiB  "
+				  "(rates in bits per second, extrapolated from the 0.50 s "
+				  "interval; totals in bytes since start)"));
+	free(title);
+	title = line_of(s, "PID  ");
+	row[0] = line_of(s, "7 ");
+	assert_cell(row[0], title, "RX/s", "16 kb"); /* 999 B in 0.5 s: 15984 b/s */
+	assert_cell(row[0], title, "RX_TOTAL", "9.8 KiB");
+	assert_cell(row[0], title, "RXPKT/s", "6"); /* 3 packets in 0.5 s */
+	free(title), free(row[0]), free(s);
+
+	/* per process: the live view's columns, FLOWS instead of the endpoints */
+	opts = (struct fa_text_opts){ .view = { .group = FA_GROUP_PROCESS } };
+	s = table_of(&snap, &opts);
+	title = line_of(s, "PID  ");
+	assert_string_equal(title, "PID      COMM              FLOWS      RX/s      TX/s  RX_TOTAL"
+				   "  TX_TOTAL  RXPKT/s  TXPKT/s  CONTAINER/UNIT");
+	free(title), free(s);
+	/* -r: the widths are those of the rows shown */
+	opts = (struct fa_text_opts){ .view = { .sort = FA_SORT_PID }, .rows = 1 };
+	s = table_of(&snap, &opts);
+	assert_non_null(strstr(s, "\nPID  COMM   PROTO  LOCAL        REMOTE"));
+	assert_null(strstr(s, "1234567"));
+	free(s);
+	free(snap.procs);
+}
+
+/* The rate divisor every output uses: never below the nominal interval, never 0 */
+static void test_snapshot_rate_secs(void **state)
+{
+	(void)state;
+	assert_true(fa_snapshot_rate_secs(
+			    &(struct fa_snapshot){ .interval_s = 0.9997, .nominal_s = 1 }) == 1);
+	assert_true(fa_snapshot_rate_secs(&(struct fa_snapshot){ .interval_s = 1.0004,
+								 .nominal_s = 1 }) == 1.0004);
+	/* cut short (no nominal length): its own length */
+	assert_true(fa_snapshot_rate_secs(&(struct fa_snapshot){ .interval_s = 0.3 }) == 0.3);
+	assert_true(fa_snapshot_rate_secs(&(struct fa_snapshot){ .interval_s = 0 }) == 1);
+}
+
+/* -p with a thread's id: its process, read from the Tgid line of /proc/ID/status */
+static void test_pid_of_thread(void **state)
+{
+	static const char status[] = "Name:\tpython3\nUmask:\t0022\nState:\tS (sleeping)\n"
+				     "Tgid:\t1234\nNgid:\t0\nPid:\t1235\nPPid:\t1\n";
+	FILE *f = fmemopen((void *)status, sizeof(status) - 1, "r");
+	__u32 tgid = 0;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(fa_status_tgid(f, &tgid), 0);
+	assert_int_equal(tgid, 1234);
+	fclose(f);
+	f = fmemopen((void *)"Name:\tx\n", 8, "r");
+	assert_int_equal(fa_status_tgid(f, &tgid), -EINVAL);
+	fclose(f);
+	/* this very process, and no process at all */
+	assert_int_equal(fa_pid_tgid(getpid(), &tgid), 0);
+	assert_int_equal(tgid, getpid());
+	assert_int_equal(fa_pid_tgid(0x7ffffffe, &tgid), -ENOENT);
 }
 
 static void test_json_render_fields_and_escaping(void **state)
@@ -722,6 +1178,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fmt_bytes_units),
+		cmocka_unit_test(test_fmt_bits_and_count_rate),
 		cmocka_unit_test(test_fmt_u64),
 		cmocka_unit_test(test_fmt_endpoint_families),
 		cmocka_unit_test(test_escape_hostile_bytes),
@@ -729,11 +1186,19 @@ int main(void)
 		cmocka_unit_test(test_view_top_rows_match_full_sort),
 		cmocka_unit_test(test_processes_add_up_flows_and_overflow),
 		cmocka_unit_test(test_view_filter_and_active),
+		cmocka_unit_test(test_view_filter_terms),
 		cmocka_unit_test(test_view_groups_by_cgroup_names),
 		cmocka_unit_test(test_view_sorts_by_retrans_and_rtt),
 		cmocka_unit_test(test_unmatched_packets_are_no_process),
 		cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_rejects_bad_input),
+		cmocka_unit_test(test_view_sort_rate_and_total),
+		cmocka_unit_test(test_cli_top_style_options),
+		cmocka_unit_test(test_cli_json_refuses_table_options),
+		cmocka_unit_test(test_cli_value_is_not_an_option),
+		cmocka_unit_test(test_text_table_columns_and_rates),
+		cmocka_unit_test(test_snapshot_rate_secs),
+		cmocka_unit_test(test_pid_of_thread),
 		cmocka_unit_test(test_json_render_fields_and_escaping),
 		cmocka_unit_test(test_json_hostile_comm_round_trips),
 		cmocka_unit_test(test_json_interval_as_before),

@@ -29,6 +29,7 @@ static const char *const send_size[] = { "sk", "msg", "size", NULL };
 static const char *const send_len[] = { "sk", "msg", "len", NULL };
 static const char *const cleanup_rbuf[] = { "sk", "copied", NULL };
 static const char *const consume_udp[] = { "sk", "skb", "len", NULL };
+static const char *const release[] = { "sock", NULL };
 
 /* The prototypes as the kernel generations have them */
 static const char *const recv_pre519[] = {
@@ -62,6 +63,7 @@ static struct btf *kernel(const struct kernel_desc *k)
 	add_func(btf, int_id, "udpv6_recvmsg", k->recv);
 	add_func(btf, int_id, "tcp_cleanup_rbuf", k->cleanup ? k->cleanup : cleanup_rbuf);
 	add_func(btf, int_id, "skb_consume_udp", k->consume ? k->consume : consume_udp);
+	add_func(btf, int_id, "inet_release", release);
 	return btf;
 }
 

@@ -7,10 +7,13 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include "history.h"
 #include "tui_layout.h"
 #include "util.h"
 
-static const struct fa_tui_table flow_tab = { .group = FA_GROUP_FLOW };
+/* the columns as they were before the history graph: the layouts below name them all */
+#define HIDDEN (FA_TUI_HIDDEN_DEFAULT | (1u << FA_TUI_COL_HIST))
+static const struct fa_tui_table flow_tab = { .group = FA_GROUP_FLOW, .hidden = HIDDEN };
 
 /* A flow and the table row that shows it. */
 struct trow {
@@ -42,8 +45,9 @@ static const char *cell(enum fa_tui_col col, const struct fa_view_row *r,
 			const struct fa_tui_table *tab, double iv, const char *user)
 {
 	static char buf[FA_TUI_CELL_LEN];
+	const struct fa_tui_rowinfo info = { .user = user };
 
-	return fa_tui_cell(buf, sizeof(buf), col, r, tab, iv, user);
+	return fa_tui_cell(buf, sizeof(buf), col, r, tab, iv, &info);
 }
 
 static bool printable_ascii(const char *s)
@@ -76,8 +80,8 @@ static void layout_wide_terminal_shows_every_flow_column(void **state)
 
 	(void)state;
 	layout_names(160, &flow_tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX "
-				   "total,TX total");
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_"
+				   "TOTAL,TX_TOTAL");
 }
 
 static void layout_narrow_terminal_drops_least_important_first(void **state)
@@ -86,18 +90,26 @@ static void layout_narrow_terminal_drops_least_important_first(void **state)
 		int width;
 		const char *names;
 	} cases[] = {
-		{ 139, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX "
-		       "total" },
-		{ 138, "PID,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
-		{ 130, "PID,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
-		{ 129, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
-		{ 114, "PID,COMM,LOCAL,REMOTE,RX/s,TX/s,RX total,TX total" },
-		{ 108, "PID,COMM,REMOTE,RX/s,TX/s,RX total,TX total" },
-		{ 80, "PID,COMM,RX/s,TX/s,RX total,TX total" },
-		{ 60, "PID,COMM,RX/s,TX/s,RX total" },
-		{ 50, "PID,COMM,RX/s,TX/s" },
-		{ 40, "COMM,RX/s,TX/s" },
-		{ 20, "COMM,RX/s" }, /* nothing left to drop: clipped at the edge */
+		{ 139, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_TOTAL,TX_"
+		       "TOTAL" },
+		{ 138, "PID,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
+		{ 130, "PID,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
+		{ 129, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
+		/* the totals go before the endpoints, which are what a flow row is */
+		{ 114, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_TOTAL" },
+		{ 104, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_TOTAL" },
+		{ 103, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s" },
+		/* then they and COMM are cut to what still tells rows apart */
+		{ 80, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s" },
+		{ 70, "PID,COMM,PROTO,LOCAL,REMOTE,RX/s,TX/s" },
+		{ 69, "PID,COMM,LOCAL,REMOTE,RX/s,TX/s" },
+		{ 64, "PID,COMM,LOCAL,REMOTE,RX/s,TX/s" },
+		{ 60, "COMM,LOCAL,REMOTE,RX/s,TX/s" },
+		{ 56, "COMM,LOCAL,REMOTE,RX/s,TX/s" },
+		{ 55, "COMM,REMOTE,RX/s,TX/s" },
+		{ 43, "COMM,REMOTE,RX/s,TX/s" },
+		{ 42, "COMM,RX/s,TX/s" },
+		{ 20, "COMM,RX/s,TX/s" }, /* nothing left to drop: clipped at the edge */
 	};
 	char names[256];
 
@@ -142,27 +154,27 @@ static void layout_never_extends_past_the_width(void **state)
 
 static void layout_packet_columns_go_first(void **state)
 {
-	struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .packets = true };
+	struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .packets = true, .hidden = HIDDEN };
 	char names[256];
 
 	(void)state;
 	layout_names(200, &tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX "
-				   "total,TX total,RXpkt/s,TXpkt/s");
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_"
+				   "TOTAL,TX_TOTAL,RXPKT/s,TXPKT/s");
 	layout_names(145, &tab, NULL, names, sizeof(names));
-	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX "
-				   "total,TX total");
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,RX_"
+				   "TOTAL,TX_TOTAL");
 }
 
 static void layout_process_view_shows_flows_not_addresses(void **state)
 {
-	struct fa_tui_table tab = { .group = FA_GROUP_PROCESS };
+	struct fa_tui_table tab = { .group = FA_GROUP_PROCESS, .hidden = HIDDEN };
 	char names[256];
 
 	(void)state;
 	layout_names(160, &tab, NULL, names, sizeof(names));
 	assert_string_equal(names,
-			    "PID,USER,COMM,CONTAINER/UNIT,FLOWS,RX/s,TX/s,RX total,TX total");
+			    "PID,USER,COMM,CONTAINER/UNIT,FLOWS,RX/s,TX/s,RX_TOTAL,TX_TOTAL");
 }
 
 /* By service, container or cgroup: the group's name, titled by the grouping, stays when
@@ -174,17 +186,17 @@ static void layout_group_views_show_the_name_and_counts(void **state)
 		int width;
 		const char *names;
 	} cases[] = {
-		{ FA_GROUP_SERVICE, 100, "SERVICE,PROCS,FLOWS,RX/s,TX/s,RX total,TX total" },
-		{ FA_GROUP_CONTAINER, 100, "CONTAINER,PROCS,FLOWS,RX/s,TX/s,RX total,TX total" },
-		{ FA_GROUP_CGROUP, 100, "CGROUP,PROCS,FLOWS,RX/s,TX/s,RX total,TX total" },
-		{ FA_GROUP_CGROUP, 60, "CGROUP,RX/s,TX/s,RX total,TX total" },
+		{ FA_GROUP_SERVICE, 100, "SERVICE,PROCS,FLOWS,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
+		{ FA_GROUP_CONTAINER, 100, "CONTAINER,PROCS,FLOWS,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
+		{ FA_GROUP_CGROUP, 100, "CGROUP,PROCS,FLOWS,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
+		{ FA_GROUP_CGROUP, 60, "CGROUP,RX/s,TX/s,RX_TOTAL,TX_TOTAL" },
 		{ FA_GROUP_CGROUP, 20, "CGROUP,RX/s" },
 	};
 	char names[256];
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct fa_tui_table tab = { .group = cases[i].g };
+		struct fa_tui_table tab = { .group = cases[i].g, .hidden = HIDDEN };
 
 		layout_names(cases[i].width, &tab, NULL, names, sizeof(names));
 		assert_string_equal(names, cases[i].names);
@@ -327,7 +339,8 @@ static void cell_hostile_names_are_escaped(void **state)
 	assert_string_equal(buf, "a\\\\x1b");
 
 	/* user names come from NSS: escaped as well */
-	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_USER, &r.v, &flow_tab, 1, "ev\x1b]0;pwn\x07");
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_USER, &r.v, &flow_tab, 1,
+		    &(struct fa_tui_rowinfo){ .user = "ev\x1b]0;pwn\x07" });
 	assert_string_equal(buf, "ev\\x1b]0;pwn\\x07");
 	assert_true(printable_ascii(buf));
 }
@@ -362,10 +375,14 @@ static void titles_mark_the_sort_column_and_direction(void **state)
 	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_PID, &v), "PID ^");
 	v.sort = FA_SORT_COMM;
 	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_COMM, &v), "COMM ^");
-	v.sort = FA_SORT_TOTAL;
+	v.sort = FA_SORT_RATE;
 	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &v), "RX/s v");
 	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_TX_RATE, &v), "TX/s v");
-	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_TOTAL, &v), "RX total");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_TOTAL, &v), "RX_TOTAL");
+	v.sort = FA_SORT_TOTAL_BYTES; /* bytes since start: the totals are marked */
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_TOTAL, &v), "RX_TOTAL v");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_TX_TOTAL, &v), "TX_TOTAL v");
+	assert_string_equal(fa_tui_title(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &v), "RX/s");
 }
 
 static void sort_step_walks_columns_left_to_right(void **state)
@@ -375,11 +392,12 @@ static void sort_step_walks_columns_left_to_right(void **state)
 	assert_int_equal(fa_tui_sort_step(FA_SORT_PID, 1), FA_SORT_COMM);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_COMM, 1), FA_SORT_RX);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_RX, 1), FA_SORT_TX);
-	assert_int_equal(fa_tui_sort_step(FA_SORT_TX, 1), FA_SORT_TOTAL);
-	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, 1), FA_SORT_RETRANS);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_TX, 1), FA_SORT_RATE);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_RATE, 1), FA_SORT_TOTAL_BYTES);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL_BYTES, 1), FA_SORT_RETRANS);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_RETRANS, 1), FA_SORT_RTT);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_RTT, 1), FA_SORT_RTT);
-	assert_int_equal(fa_tui_sort_step(FA_SORT_TOTAL, -1), FA_SORT_TX);
+	assert_int_equal(fa_tui_sort_step(FA_SORT_RATE, -1), FA_SORT_TX);
 	assert_int_equal(fa_tui_sort_step(FA_SORT_RX, -1), FA_SORT_COMM);
 }
 
@@ -387,7 +405,7 @@ static void sort_step_walks_columns_left_to_right(void **state)
  * detail line, escaped. */
 static void cell_and_detail_show_tcp_health(void **state)
 {
-	struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .health = true };
+	struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .health = true, .hidden = HIDDEN };
 	struct fa_tcp_now tcp = { .srtt_us = 87, .min_rtt_us = 50, .state = 1 };
 	struct trow r;
 	char buf[1024], names[256];
@@ -427,11 +445,197 @@ static void cell_and_detail_show_tcp_health(void **state)
 	assert_null(strstr(buf, "retrans")); /* UDP has none */
 	layout_names(200, &tab, NULL, names, sizeof(names));
 	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RTT,RETRANS,"
-				   "RX/s,TX/s,RX total,TX total");
+				   "RX/s,TX/s,RX_TOTAL,TX_TOTAL");
 	tab.group = FA_GROUP_PROCESS;
 	layout_names(200, &tab, NULL, names, sizeof(names));
 	assert_string_equal(
-		names, "PID,USER,COMM,CONTAINER/UNIT,FLOWS,RETRANS,RX/s,TX/s,RX total,TX total");
+		names, "PID,USER,COMM,CONTAINER/UNIT,FLOWS,RETRANS,RX/s,TX/s,RX_TOTAL,TX_TOTAL");
+}
+
+/* The endpoints are what a flow row is: at 80 and 60 columns they stay, cut from the left
+ * (the port kept), and no column passes the edge. */
+static void layout_keeps_endpoints_at_80_and_60_columns(void **state)
+{
+	static const int want[FA_TUI_COL_MAX] = {
+		[FA_TUI_COL_COMM] = 15, [FA_TUI_COL_LOCAL] = 21,    [FA_TUI_COL_REMOTE] = 21,
+		[FA_TUI_COL_USER] = 8,	[FA_TUI_COL_WORKLOAD] = 14,
+	};
+	const struct fa_tui_table tab = { .group = FA_GROUP_FLOW, .hidden = FA_TUI_HIDDEN_DEFAULT };
+	struct fa_tui_col_pos cols[FA_TUI_COL_MAX];
+	char buf[64];
+
+	(void)state;
+	for (int w = 56; w <= 100; w++) {
+		int n = fa_tui_layout(w, &tab, want, cols), seen = 0;
+
+		for (int i = 0; i < n; i++) {
+			if (cols[i].col == FA_TUI_COL_LOCAL || cols[i].col == FA_TUI_COL_REMOTE) {
+				assert_true(cols[i].width >= 12);
+				seen++;
+			}
+			assert_true(cols[i].x + cols[i].width <= w);
+		}
+		assert_int_equal(seen, 2);
+	}
+	/* an endpoint too long for its cell keeps its port */
+	fa_tui_fit(buf, sizeof(buf), "[fd00:1234::5678:9abc]:51002", 12, false, true);
+	assert_string_equal(buf, "~9abc]:51002");
+}
+
+/* The chooser's columns: hidden ones leave, the others keep their order. */
+static void layout_hidden_columns_leave(void **state)
+{
+	struct fa_tui_table tab = { .group = FA_GROUP_FLOW,
+				    .hidden = (1u << FA_TUI_COL_USER) | (1u << FA_TUI_COL_PROTO) };
+	char names[256];
+
+	(void)state;
+	layout_names(300, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,COMM,CONTAINER/UNIT,LOCAL,REMOTE,RX/s,TX/s,HISTORY,AVG2s,"
+				   "AVG10s,AVG40s,RX_TOTAL,TX_TOTAL,COMMAND");
+	tab.hidden = FA_TUI_HIDDEN_DEFAULT;
+	layout_names(300, &tab, NULL, names, sizeof(names));
+	assert_string_equal(names, "PID,USER,COMM,CONTAINER/UNIT,PROTO,LOCAL,REMOTE,RX/s,TX/s,"
+				   "HISTORY,RX_TOTAL,TX_TOTAL");
+}
+
+/* Averages and the command line come from what the view looked up; unknown is "-". */
+static void cell_averages_bits_and_command_line(void **state)
+{
+	struct fa_tui_table tab = { .group = FA_GROUP_FLOW };
+	struct fa_tui_rowinfo info = { .cmdline = "sh -c \x1b[2Jx",
+				       .avg = { 1536, 125000, 0 },
+				       .known = true };
+	char buf[FA_TUI_CELL_LEN];
+	struct trow r;
+
+	(void)state;
+	make_row(&r);
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_AVG2, &r.v, &tab, 1, &info);
+	assert_string_equal(buf, "1.5 KiB");
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_CMD, &r.v, &tab, 1, &info);
+	assert_string_equal(buf, "sh -c \\x1b[2Jx");
+	assert_true(printable_ascii(buf));
+	tab.bits = true; /* SI, as link speeds: 125000 B/s is 1 Mb/s */
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_AVG10, &r.v, &tab, 1, &info);
+	assert_string_equal(buf, "1.0 Mb");
+	r.f.delta.rx_bytes = 100;
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &r.v, &tab, 1, &info);
+	assert_string_equal(buf, "800 b");
+	r.f.delta.rx_bytes = 1250000000;
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_RX_RATE, &r.v, &tab, 1, &info);
+	assert_string_equal(buf, "10 Gb");
+	info.known = false;
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_AVG2, &r.v, &tab, 1, &info);
+	assert_string_equal(buf, "-");
+	fa_tui_cell(buf, sizeof(buf), FA_TUI_COL_CMD, &r.v, &tab, 1, NULL);
+	assert_string_equal(buf, "-");
+}
+
+/* Header fields: whole or not at all, in their order, two blanks apart. */
+static void fields_are_dropped_whole(void **state)
+{
+	const char *f[] = { "flowacct 12:00:00", "interval 1s", "backend tracepoint", "flows 187",
+			    "processes 12" };
+	char buf[256];
+
+	(void)state;
+	fa_tui_fields(buf, sizeof(buf), 200, f, 5);
+	assert_string_equal(buf, "flowacct 12:00:00  interval 1s  backend tracepoint  flows 187  "
+				 "processes 12");
+	fa_tui_fields(buf, sizeof(buf), 60, f, 5);
+	assert_string_equal(buf, "flowacct 12:00:00  interval 1s  backend tracepoint");
+	assert_true(strlen(buf) <= 60);
+	/* "flows 187" needs 61 columns there: at 60 it goes whole, never as "flows 18" */
+	fa_tui_fields(buf, sizeof(buf), 61, f, 5);
+	assert_string_equal(buf, "flowacct 12:00:00  interval 1s  backend tracepoint  flows 187");
+	fa_tui_fields(buf, sizeof(buf), 57, f, 5);
+	assert_string_equal(buf, "flowacct 12:00:00  interval 1s  backend tracepoint");
+	/* a shorter field further on still may */
+	fa_tui_fields(buf, sizeof(buf), 45, f, 5);
+	assert_string_equal(buf, "flowacct 12:00:00  interval 1s  flows 187");
+	fa_tui_fields(buf, sizeof(buf), 5, f, 5);
+	assert_string_equal(buf, "");
+}
+
+/* The graph: one cell a value, scaled to the largest, anything moved shows. */
+static void spark_scales_and_shows_any_traffic(void **state)
+{
+	const double v[] = { 0, 1, 50, 100, 0.001 };
+	char buf[64];
+
+	(void)state;
+	fa_tui_spark(buf, sizeof(buf), v, 5, 0, false);
+	assert_string_equal(buf, " .=#.");
+	fa_tui_spark(buf, sizeof(buf), v, 5, 0, true);
+	assert_string_equal(buf, " \u2581\u2584\u2588\u2581");
+	fa_tui_spark(buf, sizeof(buf), v, 5, 200, false); /* a shared scale */
+	assert_string_equal(buf, " .:=.");
+	fa_tui_spark(buf, 4, v, 5, 0, true); /* never past the buffer */
+	assert_true(strlen(buf) < 4);
+}
+
+/* History: per row, per sample; averages over whole samples covering the window. */
+static void history_averages_peaks_and_forgets(void **state)
+{
+	struct fa_hist *h = fa_hist_new();
+	__u64 a = fa_hist_key("a", 1, 0), b = fa_hist_key("b", 1, 0);
+	double v[4];
+
+	(void)state;
+	assert_non_null(h);
+	for (int i = 1; i <= 5; i++) { /* a: 1000 B/s up, 100*i down; b: only once */
+		fa_hist_begin(h, 1.0);
+		fa_hist_add(h, a, 1000, 100 * i);
+		if (i == 2)
+			fa_hist_add(h, b, 4000, 0);
+		fa_hist_end(h);
+	}
+	assert_int_equal(fa_hist_depth(h), 5);
+	assert_true(fa_hist_avg(h, a, 2, FA_HIST_RX) == 1000);
+	assert_true(fa_hist_avg(h, a, 2, FA_HIST_TX) == 450); /* (500 + 400) / 2 */
+	assert_true(fa_hist_avg(h, a, 40, FA_HIST_BOTH) == 1300); /* 5 s of history */
+	assert_true(fa_hist_avg(h, b, 10, FA_HIST_RX) == 800); /* 4000 over 5 s */
+	assert_true(fa_hist_avg(h, b, 2, FA_HIST_RX) == 0);
+	assert_true(fa_hist_peak(h, b, FA_HIST_RX) == 4000);
+	assert_true(fa_hist_peak(h, a, FA_HIST_BOTH) == 1500);
+	assert_int_equal(fa_hist_series(h, b, FA_HIST_RX, v, 4), 4);
+	assert_true(v[0] == 4000 && v[1] == 0 && v[2] == 0 && v[3] == 0);
+	/* a half-second sample counts as half a second */
+	fa_hist_begin(h, 0.5);
+	fa_hist_add(h, a, 1000, 0);
+	fa_hist_add(h, a, 1000, 0); /* a row added to twice in one sample */
+	fa_hist_end(h);
+	assert_true(fa_hist_avg(h, a, 0.5, FA_HIST_RX) == 4000);
+	assert_true(fa_hist_avg(h, a, 1.5, FA_HIST_RX) == 2000); /* (2000 + 1000) / 1.5 */
+	/* a row quiet for FA_HIST_SAMPLES samples is forgotten; a busy one is not */
+	for (int i = 0; i < FA_HIST_SAMPLES; i++) {
+		fa_hist_begin(h, 1.0);
+		fa_hist_add(h, a, 1, 0);
+		fa_hist_end(h);
+	}
+	assert_false(fa_hist_known(h, b));
+	assert_true(fa_hist_known(h, a));
+	assert_true(fa_hist_avg(h, b, 40, FA_HIST_BOTH) == 0);
+	/* many rows: each found again after the index grew and was rebuilt */
+	fa_hist_begin(h, 1.0);
+	for (__u64 k = 1; k <= 5000; k++)
+		fa_hist_add(h, fa_hist_key(&k, sizeof(k), 0), k, 0);
+	fa_hist_end(h);
+	for (__u64 k = 1; k <= 5000; k += 499) {
+		double a = fa_hist_avg(h, fa_hist_key(&k, sizeof(k), 0), 1, FA_HIST_RX);
+
+		/* exact to 2047 bytes a sample, then within 1/1024 */
+		assert_true(k < 2048 ? a == k : a <= k && a > k * (1 - 1.0 / 1024));
+	}
+	/* large samples: 11 significant bits, never more than moved */
+	fa_hist_begin(h, 1.0);
+	fa_hist_add(h, a, 3000000000ULL, 123456789);
+	fa_hist_end(h);
+	assert_true(fa_hist_avg(h, a, 1, FA_HIST_RX) <= 3e9);
+	assert_true(fa_hist_avg(h, a, 1, FA_HIST_RX) > 3e9 * (1 - 1.0 / 1024));
+	assert_true(fa_hist_avg(h, a, 1, FA_HIST_TX) > 123456789 * (1 - 1.0 / 1024));
+	fa_hist_free(h);
 }
 
 int main(void)
@@ -452,6 +656,12 @@ int main(void)
 		cmocka_unit_test(fit_pads_cuts_and_keeps_ports),
 		cmocka_unit_test(titles_mark_the_sort_column_and_direction),
 		cmocka_unit_test(sort_step_walks_columns_left_to_right),
+		cmocka_unit_test(layout_keeps_endpoints_at_80_and_60_columns),
+		cmocka_unit_test(layout_hidden_columns_leave),
+		cmocka_unit_test(cell_averages_bits_and_command_line),
+		cmocka_unit_test(fields_are_dropped_whole),
+		cmocka_unit_test(spark_scales_and_shows_any_traffic),
+		cmocka_unit_test(history_averages_peaks_and_forgets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
